@@ -1,0 +1,53 @@
+# tenantguard — PGXS build plus the two set-up commands (make demo, make test).
+
+EXTENSION   = tenantguard
+EXTVERSION  = 0.1.0
+MODULE_big  = tenantguard
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/core/*.c)))
+DATA        = $(sort $(wildcard sql/tenantguard--*.sql))
+REGRESS     = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/tenantguard--%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --outputdir=test/results/regress
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
+SHLIB_LINK  = -lsodium -lcrypto
+
+# Debian's server-side pg_config; fall back to whatever is on PATH.
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+
+.DEFAULT_GOAL := all
+
+.PHONY: prereqs test demo bench unit
+
+# Installs the Debian packages the build, tests and demo need (idempotent).
+prereqs:
+	@bash test/install-prereqs.sh
+
+unit:
+	@$(MAKE) -s -C test/unit run
+
+test: prereqs
+	@$(MAKE) -s all
+	@$(MAKE) -s install >/dev/null
+	@bash test/run-all.sh
+
+demo: prereqs
+	@$(MAKE) -s all
+	@$(MAKE) -s install >/dev/null
+	@bash test/demo.sh
+
+bench: prereqs
+	@$(MAKE) -s all
+	@$(MAKE) -s install >/dev/null
+	@bash test/bench/run.sh
+
+ifneq ($(shell command -v $(PG_CONFIG) 2>/dev/null),)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+else
+all install installcheck clean:
+	@echo "pg_config not found: run 'make test' or 'make demo' (they install prerequisites), or install postgresql-server-dev-15" >&2
+	@exit 1
+endif
+
+EXTRA_CLEAN = test/results test/unit/*.o test/unit/run_unit

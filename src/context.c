@@ -1,0 +1,485 @@
+/*
+ * context.c — the tenant context: the setting that carries it, its read-only
+ * mirrors, entry and clearing, and the SQL functions that read it.
+ *
+ * The one setting that holds state is tenantguard.context. Its value is the
+ * serialized context (see core/context_value.h), written only by
+ * tenantguard's own functions; the GUC machinery then gives transaction and
+ * session scope, rollback, RESET ALL and DISCARD ALL for free, and carries
+ * the value into parallel workers. tenantguard.tenant and
+ * tenantguard.principal are read-only mirrors computed by show hooks.
+ */
+#include "postgres.h"
+
+#include <string.h>
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "tenantguard.h"
+
+/* Parsed value of tenantguard.context, owned by the GUC machinery. */
+typedef struct TgContextExtra
+{
+	bool		has;
+	tg_context_value value;
+} TgContextExtra;
+
+static char *tg_context_raw = NULL;
+static char *tg_tenant_mirror = NULL;
+static char *tg_principal_mirror = NULL;
+static const TgContextExtra *tg_context_state = NULL;
+
+/* True only while tenantguard itself assigns tenantguard.context. */
+static bool tg_internal_set = false;
+
+/* The effective context, recomputed after any change that may affect it. */
+static TgEffectiveContext tg_effective;
+static bool tg_effective_valid = false;
+static Oid	tg_effective_session_user = InvalidOid;
+static Oid	tg_effective_outer_user = InvalidOid;
+
+static const char *tg_enter_hint =
+"Enter a tenant first: tenantguard.set_tenant(tenant) for administrators, "
+"tenantguard.assume(token) or SET LOCAL tenantguard.context = '<signed token>' for applications, "
+"tenantguard.resume(session_token) for signed-in users, tenantguard.agent_login(...) for agents, "
+"or connect as a role bound with tenantguard.bind_role().";
+
+void
+tg_context_invalidate(void)
+{
+	tg_effective_valid = false;
+}
+
+/* Validate a new value of tenantguard.context and parse it into extra. */
+static bool
+tg_context_check(char **newval, void **extra, GucSource source)
+{
+	TgContextExtra *ex;
+	const char *v = *newval;
+	size_t		len = v ? strlen(v) : 0;
+
+	ex = (TgContextExtra *) malloc(sizeof(TgContextExtra));
+	if (ex == NULL)
+		return false;
+	memset(ex, 0, sizeof(*ex));
+
+	if (len == 0)
+	{
+		*extra = ex;
+		return true;
+	}
+
+	if (tg_ctx_is_internal(v, len))
+	{
+		if (!(tg_internal_set || InitializingParallelWorker))
+		{
+			free(ex);
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errmsg("tenant context cannot be set directly");
+			GUC_check_errhint("%s", tg_enter_hint);
+			return false;
+		}
+		if (!tg_ctx_parse(v, len, &ex->value))
+		{
+			free(ex);
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errmsg("malformed tenant context value");
+			return false;
+		}
+		ex->has = true;
+		*extra = ex;
+		return true;
+	}
+
+	/* Anything else must be a signed context token. */
+	free(ex);
+	GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
+	GUC_check_errmsg("invalid context token");
+	GUC_check_errhint("tenantguard.context accepts only a valid signed context token.");
+	return false;
+}
+
+static void
+tg_context_assign(const char *newval, void *extra)
+{
+	tg_context_state = (const TgContextExtra *) extra;
+	tg_effective_valid = false;
+}
+
+/* Never show the stored value; say whether a context is set. */
+static const char *
+tg_context_show(void)
+{
+	return (tg_context_state && tg_context_state->has) ? "[set]" : "";
+}
+
+/* The mirrors accept only their empty boot value. */
+static bool
+tg_mirror_check(char **newval, void **extra, GucSource source)
+{
+	if (source == PGC_S_DEFAULT || InitializingParallelWorker)
+		return true;
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("tenant context settings are read-only");
+	GUC_check_errhint("%s", tg_enter_hint);
+	return false;
+}
+
+static const char *
+tg_tenant_show(void)
+{
+	static char buf[UUID_LEN * 2 + 5];
+	const TgEffectiveContext *c;
+
+	if (!IsTransactionState())
+		return "";
+	c = tg_effective_context();
+	if (c == NULL)
+		return "";
+	tg_uuid_format(c->tenant.data, buf);
+	return buf;
+}
+
+static const char *
+tg_principal_show(void)
+{
+	static char buf[TG_CTX_PRINCIPAL_MAX + 1];
+	const TgEffectiveContext *c;
+
+	if (!IsTransactionState())
+		return "";
+	c = tg_effective_context();
+	if (c == NULL)
+		return "";
+	strlcpy(buf, c->principal, sizeof(buf));
+	return buf;
+}
+
+void
+tg_context_define_settings(void)
+{
+	DefineCustomStringVariable("tenantguard.context",
+							   "The tenant context: accepts a signed context token.",
+							   "Set only by tenantguard's functions or to a valid signed token; reading it never shows the value.",
+							   &tg_context_raw,
+							   "",
+							   PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   tg_context_check, tg_context_assign, tg_context_show);
+
+	DefineCustomStringVariable("tenantguard.tenant",
+							   "The current tenant (read-only).",
+							   NULL,
+							   &tg_tenant_mirror,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   tg_mirror_check, NULL, tg_tenant_show);
+
+	DefineCustomStringVariable("tenantguard.principal",
+							   "The current principal (read-only).",
+							   NULL,
+							   &tg_principal_mirror,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   tg_mirror_check, NULL, tg_principal_show);
+}
+
+/* Fill dst from a binding; false when the bound tenant cannot be entered. */
+static bool
+tg_effective_from_binding(const TgBinding *b, TgEffectiveContext *dst)
+{
+	char	   *name;
+
+	if (tg_lookup_tenant(&b->tenant, NULL) != TG_TENANT_ACTIVE)
+		return false;
+	name = GetUserNameFromId(b->role, true);
+	if (name == NULL)
+		return false;
+	dst->has = true;
+	dst->tenant = b->tenant;
+	dst->scope = 'B';
+	dst->expires = 0;
+	strlcpy(dst->role, b->tenant_role, sizeof(dst->role));
+	snprintf(dst->principal, sizeof(dst->principal), "role:%s", name);
+	pfree(name);
+	return true;
+}
+
+/* Recompute the effective context from the setting and role bindings. */
+static void
+tg_effective_recompute(void)
+{
+	TgBinding	binding;
+	bool		bound = false;
+	Oid			session_user = GetSessionUserId();
+	Oid			outer_user = GetOuterUserId();
+
+	memset(&tg_effective, 0, sizeof(tg_effective));
+
+	if (tg_extension_present())
+	{
+		bound = tg_lookup_binding(session_user, &binding);
+		if (!bound && outer_user != session_user)
+			bound = tg_lookup_binding(outer_user, &binding);
+	}
+
+	if (tg_context_state && tg_context_state->has &&
+		(!bound || memcmp(binding.tenant.data, tg_context_state->value.tenant, UUID_LEN) == 0))
+	{
+		const tg_context_value *v = &tg_context_state->value;
+
+		tg_effective.has = true;
+		memcpy(tg_effective.tenant.data, v->tenant, UUID_LEN);
+		tg_effective.scope = v->scope;
+		tg_effective.expires = (TimestampTz) v->expires;
+		strlcpy(tg_effective.role, v->role, sizeof(tg_effective.role));
+		strlcpy(tg_effective.principal, v->principal, sizeof(tg_effective.principal));
+	}
+	else if (bound)
+		(void) tg_effective_from_binding(&binding, &tg_effective);
+
+	tg_effective_session_user = session_user;
+	tg_effective_outer_user = outer_user;
+	tg_effective_valid = true;
+}
+
+/* The context in force, or NULL when there is none (fail closed). */
+const TgEffectiveContext *
+tg_effective_context(void)
+{
+	if (!tg_effective_valid ||
+		tg_effective_session_user != GetSessionUserId() ||
+		tg_effective_outer_user != GetOuterUserId())
+		tg_effective_recompute();
+
+	if (!tg_effective.has)
+		return NULL;
+	if (tg_effective.expires != 0 &&
+		GetCurrentStatementStartTimestamp() > tg_effective.expires)
+		return NULL;
+	return &tg_effective;
+}
+
+/*
+ * Refuse to enter tenant unless it is allowed: the tenant must exist and be
+ * active, a bound role stays in its tenant, and a set context is locked.
+ */
+void
+tg_context_check_entry(const pg_uuid_t *tenant)
+{
+	TgBinding	binding;
+	Oid			session_user = GetSessionUserId();
+	Oid			outer_user = GetOuterUserId();
+	bool		bound;
+	char		want[TG_UUID_TEXT_LEN + 1];
+
+	tg_uuid_format(tenant->data, want);
+
+	switch (tg_lookup_tenant(tenant, NULL))
+	{
+		case TG_TENANT_UNKNOWN:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("tenant %s does not exist", want)));
+			break;
+		case TG_TENANT_SUSPENDED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("tenant %s is suspended", want),
+					 errhint("An administrator can reactivate it with tenantguard.activate_tenant().")));
+			break;
+		case TG_TENANT_ACTIVE:
+			break;
+	}
+
+	bound = tg_lookup_binding(session_user, &binding);
+	if (!bound && outer_user != session_user)
+		bound = tg_lookup_binding(outer_user, &binding);
+	if (bound && memcmp(binding.tenant.data, tenant->data, UUID_LEN) != 0)
+	{
+		char	   *name = GetUserNameFromId(binding.role, true);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" is bound to another tenant", name ? name : "?"),
+				 errhint("A bound role can only ever act in its own tenant; connect as another role.")));
+	}
+
+	if (tg_context_state && tg_context_state->has &&
+		memcmp(tg_context_state->value.tenant, tenant->data, UUID_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("tenant context is locked to another tenant"),
+				 errhint("Call tenantguard.clear_context() first, or end the %s.",
+						 tg_context_state->value.scope == 'S' ? "session" : "transaction")));
+}
+
+/* Assign tenantguard.context from a validated value. */
+void
+tg_context_enter(const tg_context_value *value, bool is_local)
+{
+	char		buf[TG_CTX_TEXT_MAX];
+	tg_context_value v = *value;
+
+	v.scope = is_local ? 'L' : 'S';
+	if (tg_ctx_format(&v, buf, sizeof(buf)) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid tenant context")));
+
+	tg_internal_set = true;
+	PG_TRY();
+	{
+		(void) set_config_option("tenantguard.context", buf,
+								 PGC_USERSET, PGC_S_SESSION,
+								 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
+								 true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		tg_internal_set = false;
+	}
+	PG_END_TRY();
+	explicit_bzero(buf, sizeof(buf));
+}
+
+PG_FUNCTION_INFO_V1(tg_set_tenant);
+
+/* set_tenant(tenant uuid, is_local boolean): administrators enter a tenant. */
+Datum
+tg_set_tenant(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *tenant;
+	bool		is_local;
+	tg_context_value v;
+	char	   *who;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tenant must not be null")));
+	tenant = PG_GETARG_UUID_P(0);
+	is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+
+	tg_context_check_entry(tenant);
+
+	memset(&v, 0, sizeof(v));
+	memcpy(v.tenant, tenant->data, UUID_LEN);
+	strlcpy(v.role, "admin", sizeof(v.role));
+	who = GetUserNameFromId(GetSessionUserId(), false);
+	snprintf(v.principal, sizeof(v.principal), "admin:%s", who);
+	tg_context_enter(&v, is_local);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(tg_clear_context);
+
+/* clear_context(): leave the current tenant (a bound role stays bound). */
+Datum
+tg_clear_context(PG_FUNCTION_ARGS)
+{
+	(void) set_config_option("tenantguard.context", "",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(tg_current_tenant);
+
+/* current_tenant(): the tenant in force, or NULL. Cheap: called per row. */
+Datum
+tg_current_tenant(PG_FUNCTION_ARGS)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+	pg_uuid_t  *result;
+
+	if (c == NULL)
+		PG_RETURN_NULL();
+	result = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+	*result = c->tenant;
+	PG_RETURN_UUID_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_current_principal);
+
+Datum
+tg_current_principal(PG_FUNCTION_ARGS)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+
+	if (c == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(c->principal));
+}
+
+PG_FUNCTION_INFO_V1(tg_current_role_name);
+
+Datum
+tg_current_role_name(PG_FUNCTION_ARGS)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+
+	if (c == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(c->role));
+}
+
+PG_FUNCTION_INFO_V1(tg_whoami);
+
+/* whoami(): one row describing the context, or no row without one. */
+Datum
+tg_whoami(PG_FUNCTION_ARGS)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	char	   *slug = NULL;
+	pg_uuid_t  *tenant;
+	const char *scope;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "whoami must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	if (c == NULL)
+	{
+		int			i;
+
+		for (i = 0; i < 6; i++)
+			nulls[i] = true;
+		values[4] = CStringGetTextDatum("none");
+		nulls[4] = false;
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	}
+
+	tenant = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+	*tenant = c->tenant;
+	(void) tg_lookup_tenant(tenant, &slug);
+	scope = c->scope == 'L' ? "transaction" : c->scope == 'S' ? "session" : "bound";
+
+	values[0] = UUIDPGetDatum(tenant);
+	if (slug)
+		values[1] = CStringGetTextDatum(slug);
+	else
+		nulls[1] = true;
+	values[2] = CStringGetTextDatum(c->principal);
+	values[3] = CStringGetTextDatum(c->role);
+	values[4] = CStringGetTextDatum(scope);
+	if (c->expires != 0)
+		values[5] = TimestampTzGetDatum(c->expires);
+	else
+		nulls[5] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

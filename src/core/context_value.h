@@ -1,0 +1,51 @@
+/*
+ * context_value.h — the serialized form of a tenant context (pure C).
+ *
+ * A context is (tenant, principal, role) plus its scope and expiry. It is
+ * carried inside the setting tenantguard.context as
+ *
+ *     tgctx1;<tenant uuid>;<L|S>;<expires>;<role>;<principal>
+ *
+ * where <expires> is a PostgreSQL timestamp in microseconds (0 = none).
+ * The principal is last so it may itself contain ';' or ':'.
+ */
+#ifndef TG_CORE_CONTEXT_VALUE_H
+#define TG_CORE_CONTEXT_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "uuid_text.h"
+
+#define TG_CTX_PREFIX "tgctx1;"
+#define TG_CTX_ROLE_MAX 63
+#define TG_CTX_PRINCIPAL_MAX 255
+/* prefix + uuid + scope + int64 + role + principal + separators + NUL */
+#define TG_CTX_TEXT_MAX (7 + 36 + 1 + 1 + 1 + 20 + 1 + TG_CTX_ROLE_MAX + 1 + TG_CTX_PRINCIPAL_MAX + 1)
+
+typedef struct tg_context_value
+{
+	uint8_t		tenant[TG_UUID_LEN];
+	char		scope;			/* 'L' transaction, 'S' session */
+	int64_t		expires;		/* 0 = no expiry */
+	char		role[TG_CTX_ROLE_MAX + 1];
+	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
+} tg_context_value;
+
+/* A tenant role name: [a-z0-9_.-], 1..63 bytes, starting with a letter or digit. */
+bool		tg_role_name_valid(const char *s, size_t len);
+
+/* A principal: 1..255 bytes, no control characters. */
+bool		tg_principal_valid(const char *s, size_t len);
+
+/* Serialize; returns the length written (without NUL) or -1 if invalid or too small. */
+int			tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen);
+
+/* Parse exactly len bytes; false on any deviation from the format. */
+bool		tg_ctx_parse(const char *s, size_t len, tg_context_value *out);
+
+/* True when s starts with the context prefix. */
+bool		tg_ctx_is_internal(const char *s, size_t len);
+
+#endif

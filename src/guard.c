@@ -1,0 +1,339 @@
+/*
+ * guard.c — enforcement hooks: fail closed on protected tables touched without
+ * a tenant context, and refuse DDL that would weaken a protected table.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+
+#include "tenantguard.h"
+
+static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
+static ProcessUtility_hook_type prev_utility = NULL;
+
+/* Above zero only while protect()/unprotect() run their own DDL. */
+static int	tg_bypass = 0;
+
+bool
+tg_guard_bypassed(void)
+{
+	return tg_bypass > 0;
+}
+
+/* Fail closed: a protected relation under RLS needs a tenant context. */
+static bool
+tg_check_perms(List *rangeTable, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
+		return false;
+	if (!tg_require_context || !tg_extension_present())
+		return true;
+
+	foreach(lc, rangeTable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		Oid			user;
+
+		if (rte->rtekind != RTE_RELATION || !tg_is_protected(rte->relid, NULL))
+			continue;
+		if (tg_effective_context() != NULL)
+			return true;
+		user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+		if (check_enable_rls(rte->relid, user, true) != RLS_ENABLED)
+			continue;
+		if (!ereport_on_violation)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no tenant context is set"),
+				 errdetail("Table \"%s\" is protected by tenantguard.",
+						   get_rel_name(rte->relid)),
+				 errhint("Enter a tenant first: tenantguard.set_tenant(tenant) for administrators, "
+						 "tenantguard.assume(token) or SET LOCAL tenantguard.context = '<signed token>' "
+						 "for applications, tenantguard.resume(session_token) for signed-in users, "
+						 "or connect as a role bound with tenantguard.bind_role().")));
+	}
+	return true;
+}
+
+static void
+tg_refuse(const char *what, Oid relid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("cannot %s on protected table \"%s\"", what, get_rel_name(relid)),
+			 errdetail("The table's tenant isolation is managed by tenantguard."),
+			 errhint("Call tenantguard.unprotect('%s') first if isolation really must be removed.",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)))));
+}
+
+/* The protected relation named by rv, or InvalidOid. */
+static Oid
+tg_protected_relid(RangeVar *rv, char *tenant_column)
+{
+	Oid			relid;
+
+	if (rv == NULL)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid) || !tg_is_protected(relid, tenant_column))
+		return InvalidOid;
+	return relid;
+}
+
+static void
+tg_guard_alter_table(AlterTableStmt *stmt)
+{
+	char		col[NAMEDATALEN];
+	Oid			relid = tg_protected_relid(stmt->relation, col);
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AttachPartition && stmt->objtype != OBJECT_INDEX)
+		{
+			PartitionCmd *pc = (PartitionCmd *) cmd->def;
+			Oid			child;
+
+			if (!OidIsValid(relid) || pc == NULL || pc->name == NULL)
+				continue;
+			child = RangeVarGetRelid(pc->name, NoLock, true);
+			if (OidIsValid(child) && !tg_is_protected(child, NULL))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("cannot attach unprotected table \"%s\" as a partition of protected table \"%s\"",
+								get_rel_name(child), get_rel_name(relid)),
+						 errhint("Call tenantguard.protect('%s') first, or create the partition with CREATE TABLE ... PARTITION OF.",
+								 get_rel_name(child))));
+			continue;
+		}
+		if (!OidIsValid(relid))
+			continue;
+		switch (cmd->subtype)
+		{
+			case AT_DisableRowSecurity:
+				tg_refuse("disable row level security", relid);
+				break;
+			case AT_NoForceRowSecurity:
+				tg_refuse("stop forcing row level security", relid);
+				break;
+			case AT_DropColumn:
+			case AT_AlterColumnType:
+			case AT_DropNotNull:
+			case AT_ColumnDefault:
+			case AT_AddIdentity:
+			case AT_SetIdentity:
+			case AT_DropIdentity:
+			case AT_DropExpression:
+			case AT_CookedColumnDefault:
+				if (cmd->name && strcmp(cmd->name, col) == 0)
+					tg_refuse("alter or drop the tenant column", relid);
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* Policy name and relation from DROP POLICY's object name list. */
+static void
+tg_guard_drop_policy(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		List	   *names = (List *) lfirst(lc);
+		const char *policy;
+		List	   *relname;
+		Oid			relid;
+
+		if (list_length(names) < 2)
+			continue;
+		policy = strVal(llast(names));
+		if (strcmp(policy, TG_POLICY_NAME) != 0)
+			continue;
+		relname = list_truncate(list_copy(names), list_length(names) - 1);
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(relname), NoLock, true);
+		if (OidIsValid(relid) && tg_is_protected(relid, NULL))
+			tg_refuse("drop policy " TG_POLICY_NAME, relid);
+	}
+}
+
+/* The DDL guard; returns without error when the statement is allowed. */
+static void
+tg_guard_utility(Node *parsetree)
+{
+	char		col[NAMEDATALEN];
+	Oid			relid;
+
+	if (!tg_ddl_guard || tg_bypass > 0 || !tg_extension_present())
+		return;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			tg_guard_alter_table((AlterTableStmt *) parsetree);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *rs = (RenameStmt *) parsetree;
+
+				if (rs->renameType == OBJECT_COLUMN)
+				{
+					relid = tg_protected_relid(rs->relation, col);
+					if (OidIsValid(relid) && rs->subname && strcmp(rs->subname, col) == 0)
+						tg_refuse("rename the tenant column", relid);
+				}
+				else if (rs->renameType == OBJECT_POLICY && rs->subname &&
+						 strcmp(rs->subname, TG_POLICY_NAME) == 0)
+				{
+					relid = tg_protected_relid(rs->relation, NULL);
+					if (OidIsValid(relid))
+						tg_refuse("rename policy " TG_POLICY_NAME, relid);
+				}
+				break;
+			}
+		case T_DropStmt:
+			if (((DropStmt *) parsetree)->removeType == OBJECT_POLICY)
+				tg_guard_drop_policy((DropStmt *) parsetree);
+			break;
+		case T_AlterPolicyStmt:
+			{
+				AlterPolicyStmt *ps = (AlterPolicyStmt *) parsetree;
+
+				if (strcmp(ps->policy_name, TG_POLICY_NAME) == 0)
+				{
+					relid = tg_protected_relid(ps->table, NULL);
+					if (OidIsValid(relid))
+						tg_refuse("alter policy " TG_POLICY_NAME, relid);
+				}
+				break;
+			}
+		case T_CreatePolicyStmt:
+			{
+				CreatePolicyStmt *ps = (CreatePolicyStmt *) parsetree;
+
+				relid = tg_protected_relid(ps->table, NULL);
+				if (OidIsValid(relid) && ps->permissive)
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("cannot add permissive policy \"%s\" to protected table \"%s\"",
+									ps->policy_name, get_rel_name(relid)),
+							 errdetail("Permissive policies are combined with OR and would widen tenant isolation."),
+							 errhint("Create it AS RESTRICTIVE: restrictive policies narrow access within the tenant.")));
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/* RESET of a read-only mirror resets the context it mirrors. */
+static void
+tg_utility_reset_mirror(Node *parsetree)
+{
+	VariableSetStmt *vs;
+
+	if (!IsA(parsetree, VariableSetStmt))
+		return;
+	vs = (VariableSetStmt *) parsetree;
+	if (vs->kind != VAR_RESET || vs->name == NULL)
+		return;
+	if (strcmp(vs->name, "tenantguard.tenant") == 0 ||
+		strcmp(vs->name, "tenantguard.principal") == 0)
+		(void) set_config_option("tenantguard.context", NULL,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
+}
+
+static void
+tg_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsTransactionState())
+		tg_guard_utility(parsetree);
+	tg_utility_reset_mirror(parsetree);
+
+	if (prev_utility)
+		prev_utility(pstmt, queryString, readOnlyTree, context, params,
+					 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/* An aborted (sub)transaction never leaves the guard bypassed. */
+static void
+tg_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+		tg_bypass = 0;
+}
+
+static void
+tg_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		tg_bypass = 0;
+}
+
+void
+tg_guard_init(void)
+{
+	prev_check_perms = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = tg_check_perms;
+	prev_utility = ProcessUtility_hook;
+	ProcessUtility_hook = tg_process_utility;
+	RegisterXactCallback(tg_xact_callback, NULL);
+	RegisterSubXactCallback(tg_subxact_callback, NULL);
+}
+
+PG_FUNCTION_INFO_V1(tg_guard_bypass);
+
+/*
+ * _guard_bypass(on): protect()/unprotect() bracket their own DDL with it;
+ * nesting counts. Not executable by anyone but the extension owner.
+ */
+Datum
+tg_guard_bypass(PG_FUNCTION_ARGS)
+{
+	if (PG_GETARG_BOOL(0))
+		tg_bypass++;
+	else if (tg_bypass > 0)
+		tg_bypass--;
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(tg_invoker_owns);
+
+/* _invoker_owns(rel): does the role outside any SECURITY DEFINER own rel? */
+Datum
+tg_invoker_owns(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	PG_RETURN_BOOL(pg_class_ownercheck(relid, GetOuterUserId()));
+}

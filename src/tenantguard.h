@@ -1,0 +1,64 @@
+/*
+ * tenantguard.h — declarations shared by the PostgreSQL glue files.
+ */
+#ifndef TENANTGUARD_H
+#define TENANTGUARD_H
+
+#include "postgres.h"
+#include "utils/uuid.h"
+#include "utils/timestamp.h"
+
+#include "core/context_value.h"
+
+#define TG_SCHEMA "tenantguard"
+#define TG_POLICY_NAME "tenantguard_isolation"
+
+/* settings (tenantguard.c) */
+extern bool tg_require_context;
+extern bool tg_ddl_guard;
+extern bool tg_preloaded;
+
+/* The context in force for the current statement (context.c). */
+typedef struct TgEffectiveContext
+{
+	bool		has;
+	pg_uuid_t	tenant;
+	char		scope;			/* 'L' transaction, 'S' session, 'B' bound role */
+	TimestampTz expires;		/* 0 = none */
+	char		role[TG_CTX_ROLE_MAX + 1];
+	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
+} TgEffectiveContext;
+
+/* context.c */
+extern void tg_context_define_settings(void);
+extern const TgEffectiveContext *tg_effective_context(void);
+extern void tg_context_invalidate(void);
+extern void tg_context_enter(const tg_context_value *value, bool is_local);
+extern void tg_context_check_entry(const pg_uuid_t *tenant);
+
+/* cache.c */
+typedef struct TgBinding
+{
+	Oid			role;
+	pg_uuid_t	tenant;
+	char		tenant_role[TG_CTX_ROLE_MAX + 1];
+} TgBinding;
+
+typedef enum TgTenantStatus
+{
+	TG_TENANT_UNKNOWN = 0,
+	TG_TENANT_ACTIVE,
+	TG_TENANT_SUSPENDED
+} TgTenantStatus;
+
+extern void tg_cache_init(void);
+extern bool tg_extension_present(void);
+extern bool tg_is_protected(Oid relid, char *tenant_column);
+extern bool tg_lookup_binding(Oid role, TgBinding *out);
+extern TgTenantStatus tg_lookup_tenant(const pg_uuid_t *tenant, char **slug);
+
+/* guard.c */
+extern void tg_guard_init(void);
+extern bool tg_guard_bypassed(void);
+
+#endif

@@ -1,0 +1,14 @@
+/* main.c — runs every core unit test and prints "unit: N passed, M failed". */
+#include "unit.h"
+
+int			unit_passed = 0;
+int			unit_failed = 0;
+
+int
+main(void)
+{
+	test_uuid_text();
+	test_context_value();
+	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
+	return unit_failed == 0 ? 0 : 1;
+}
