@@ -284,9 +284,11 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 	bool		bound;
 	char		want[TG_UUID_TEXT_LEN + 1];
 
+	char	   *slug = NULL;
+
 	tg_uuid_format(tenant->data, want);
 
-	switch (tg_lookup_tenant(tenant, NULL))
+	switch (tg_lookup_tenant(tenant, &slug))
 	{
 		case TG_TENANT_UNKNOWN:
 			ereport(ERROR,
@@ -296,7 +298,7 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 		case TG_TENANT_SUSPENDED:
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("tenant %s is suspended", want),
+					 errmsg("tenant \"%s\" is suspended", slug ? slug : want),
 					 errhint("An administrator can reactivate it with tenantguard.activate_tenant().")));
 			break;
 		case TG_TENANT_ACTIVE:
