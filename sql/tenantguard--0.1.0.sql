@@ -74,7 +74,8 @@ COMMENT ON TABLE tenantguard.protected_schemas IS 'Schemas whose future tables w
 
 SELECT pg_catalog.pg_extension_config_dump('tenantguard.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard.role_bindings', '');
-SELECT pg_catalog.pg_extension_config_dump('tenantguard.protected_registry', '');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard.protected_registry',
+    'WHERE rel::text NOT LIKE ''tenantguard.%''');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard.protected_schemas', '');
 
 -- Every backend's cache of these tables is dropped when they change.
@@ -754,3 +755,317 @@ $report$;
 COMMENT ON FUNCTION tenantguard.isolation_report() IS 'Lint for isolation holes; an empty result means no finding.';
 REVOKE ALL ON FUNCTION tenantguard.isolation_report() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.isolation_report() TO tenantguard_admin, tenantguard_auditor;
+
+-- ---------------------------------------------------------------------------
+-- Encrypted secrets
+-- ---------------------------------------------------------------------------
+
+-- Data keys (purpose 'data', versioned) and the index key (purpose 'index'),
+-- each wrapped by the master key. Never readable by applications.
+CREATE TABLE tenantguard.data_keys (
+    version       integer NOT NULL CHECK (version > 0),
+    purpose       text NOT NULL CHECK (purpose IN ('data', 'index')),
+    wrapped       bytea NOT NULL,
+    master_key_id bytea NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (purpose, version)
+);
+COMMENT ON TABLE tenantguard.data_keys IS 'Data keys wrapped by the master key; see docs/secrets.md.';
+REVOKE ALL ON tenantguard.data_keys FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenantguard.data_keys', '');
+CREATE TRIGGER tenantguard_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON tenantguard.data_keys FOR EACH STATEMENT EXECUTE FUNCTION tenantguard._invalidate_cache();
+
+CREATE VIEW tenantguard.key_versions AS
+    SELECT version, purpose, created_at, encode(master_key_id, 'hex') AS master_key_id
+      FROM tenantguard.data_keys;
+COMMENT ON VIEW tenantguard.key_versions IS 'Key versions and the master key that wraps them (no key material).';
+REVOKE ALL ON tenantguard.key_versions FROM PUBLIC;
+GRANT SELECT ON tenantguard.key_versions TO tenantguard_admin;
+
+CREATE TYPE tenantguard.secret;
+CREATE FUNCTION tenantguard.secret_in(cstring) RETURNS tenantguard.secret
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_in';
+CREATE FUNCTION tenantguard.secret_out(tenantguard.secret) RETURNS cstring
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_out';
+CREATE FUNCTION tenantguard.secret_recv(internal) RETURNS tenantguard.secret
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_recv';
+CREATE FUNCTION tenantguard.secret_send(tenantguard.secret) RETURNS bytea
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_send';
+CREATE TYPE tenantguard.secret (
+    INPUT = tenantguard.secret_in,
+    OUTPUT = tenantguard.secret_out,
+    RECEIVE = tenantguard.secret_recv,
+    SEND = tenantguard.secret_send,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = external
+);
+COMMENT ON TYPE tenantguard.secret IS 'A value sealed for one tenant (XChaCha20-Poly1305); text form tgs1:<base64url>.';
+
+CREATE FUNCTION tenantguard.seal(plaintext text) RETURNS tenantguard.secret
+    LANGUAGE C VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_seal_text';
+CREATE FUNCTION tenantguard.seal(plaintext bytea) RETURNS tenantguard.secret
+    LANGUAGE C VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_seal_bytea';
+CREATE FUNCTION tenantguard.reveal(s tenantguard.secret) RETURNS text
+    LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_reveal_text';
+CREATE FUNCTION tenantguard.reveal_bytea(s tenantguard.secret) RETURNS bytea
+    LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_reveal_bytea';
+CREATE FUNCTION tenantguard.blind_index(value text, purpose text DEFAULT 'default') RETURNS bytea
+    LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_blind_index_fn';
+CREATE FUNCTION tenantguard.secret_key_version(s tenantguard.secret) RETURNS integer
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_key_version';
+CREATE FUNCTION tenantguard.secret_tenant(s tenantguard.secret) RETURNS uuid
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_tenant';
+CREATE FUNCTION tenantguard._reseal(s tenantguard.secret) RETURNS tenantguard.secret
+    LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'tg_reseal';
+CREATE FUNCTION tenantguard._newest_key_version() RETURNS integer
+    LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'tg_newest_key_version_fn';
+CREATE FUNCTION tenantguard.rotate_data_key() RETURNS integer
+    LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'tg_rotate_data_key';
+CREATE FUNCTION tenantguard.rewrap_keys(old_master_key_file text) RETURNS integer
+    LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'tg_rewrap_keys';
+
+REVOKE ALL ON FUNCTION tenantguard.seal(text), tenantguard.seal(bytea),
+    tenantguard.reveal(tenantguard.secret), tenantguard.reveal_bytea(tenantguard.secret),
+    tenantguard.blind_index(text, text), tenantguard._reseal(tenantguard.secret),
+    tenantguard._newest_key_version(), tenantguard.rotate_data_key(),
+    tenantguard.rewrap_keys(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard.seal(text), tenantguard.seal(bytea),
+    tenantguard.reveal(tenantguard.secret), tenantguard.reveal_bytea(tenantguard.secret),
+    tenantguard.blind_index(text, text)
+    TO tenantguard_app, tenantguard_admin;
+GRANT EXECUTE ON FUNCTION tenantguard.rotate_data_key() TO tenantguard_admin;
+
+-- Rewrite a table's secret column to the newest data key, in batches.
+CREATE FUNCTION tenantguard.reencrypt(rel regclass, col name, batch integer DEFAULT 1000,
+                                      max_rows bigint DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    newest integer;
+    done bigint := 0;
+    n bigint;
+    step integer;
+BEGIN
+    IF rel IS NULL OR col IS NULL OR batch IS NULL THEN
+        RAISE EXCEPTION 'rel, col and batch must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF batch < 1 THEN
+        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    IF NOT tenantguard._invoker_owns(rel) THEN
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped
+                      AND a.atttypid = 'tenantguard.secret'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of % is not of type tenantguard.secret', col, rel
+            USING ERRCODE = '42804';
+    END IF;
+    newest := tenantguard._newest_key_version();
+    LOOP
+        step := CASE WHEN max_rows IS NULL THEN batch ELSE least(batch, max_rows - done)::integer END;
+        EXIT WHEN step <= 0;
+        EXECUTE format(
+            'WITH stale AS (SELECT ctid FROM %1$s WHERE tenantguard.secret_key_version(%2$I) < $1 '
+            '                LIMIT $2 FOR UPDATE) '
+            'UPDATE %1$s t SET %2$I = tenantguard._reseal(t.%2$I) FROM stale '
+            ' WHERE t.ctid = stale.ctid AND tenantguard.secret_key_version(t.%2$I) < $1',
+            rel, col) USING newest, step;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXIT WHEN n = 0;
+        done := done + n;
+    END LOOP;
+    RETURN done;
+END
+$$;
+COMMENT ON FUNCTION tenantguard.reencrypt(regclass, name, integer, bigint) IS
+    'Re-seal a secret column under the newest data key; resumable (only stale rows are touched).';
+REVOKE ALL ON FUNCTION tenantguard.reencrypt(regclass, name, integer, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard.reencrypt(regclass, name, integer, bigint) TO tenantguard_admin;
+
+-- ---------------------------------------------------------------------------
+-- Vault: secrets by reference
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenantguard._secret_name_valid(name text) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_name_valid_fn';
+
+CREATE FUNCTION tenantguard._parse_ref(ref text,
+    OUT slug text, OUT scope text, OUT name text, OUT version integer)
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_parse_ref';
+
+CREATE TABLE tenantguard.vault (
+    tenant_id  uuid NOT NULL,
+    name       text NOT NULL CONSTRAINT vault_name_format CHECK (tenantguard._secret_name_valid(name)),
+    scope      text NOT NULL DEFAULT 'default'
+               CONSTRAINT vault_scope_format CHECK (tenantguard._secret_name_valid(scope)),
+    value      tenantguard.secret NOT NULL,
+    version    integer NOT NULL CHECK (version > 0),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    created_by text NOT NULL DEFAULT coalesce(tenantguard.current_principal(), session_user::text),
+    PRIMARY KEY (tenant_id, scope, name, version)
+);
+COMMENT ON TABLE tenantguard.vault IS 'Sealed secrets by name and version, isolated per tenant.';
+SELECT tenantguard.protect('tenantguard.vault');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard.vault', '');
+REVOKE ALL ON tenantguard.vault FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON tenantguard.vault TO tenantguard_app, tenantguard_admin;
+
+CREATE VIEW tenantguard.secrets WITH (security_invoker = true) AS
+    SELECT tenant_id, scope, name,
+           max(version) AS latest_version,
+           count(*) AS versions,
+           min(created_at) AS created_at,
+           max(created_at) AS updated_at,
+           (array_agg(created_by ORDER BY version DESC))[1] AS updated_by
+      FROM tenantguard.vault
+     GROUP BY tenant_id, scope, name;
+COMMENT ON VIEW tenantguard.secrets IS 'Vault metadata of the current tenant; never values.';
+GRANT SELECT ON tenantguard.secrets TO tenantguard_app, tenantguard_admin;
+
+CREATE FUNCTION tenantguard._vault_tenant() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard.current_tenant();
+BEGIN
+    IF t IS NULL THEN
+        RAISE EXCEPTION 'no tenant context is set'
+            USING ERRCODE = '42501', HINT = 'The vault is per tenant: enter a tenant first.';
+    END IF;
+    RETURN t;
+END
+$$;
+
+CREATE FUNCTION tenantguard._check_secret_name(name text, scope text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF name IS NULL OR scope IS NULL THEN
+        RAISE EXCEPTION 'secret name and scope must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF NOT tenantguard._secret_name_valid(name) THEN
+        RAISE EXCEPTION 'invalid secret name' USING ERRCODE = '22023',
+            HINT = 'Use 1 to 128 letters, digits, "_", "." and "-".';
+    END IF;
+    IF NOT tenantguard._secret_name_valid(scope) THEN
+        RAISE EXCEPTION 'invalid secret scope' USING ERRCODE = '22023',
+            HINT = 'Use 1 to 128 letters, digits, "_", "." and "-".';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION tenantguard.put_secret(name text, value text, scope text DEFAULT 'default')
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard._vault_tenant();
+    v integer;
+BEGIN
+    PERFORM tenantguard._check_secret_name(name, scope);
+    -- one writer per (tenant, scope, name) at a time, so versions never collide
+    PERFORM pg_advisory_xact_lock(hashtextextended('tenantguard.vault/' || t::text || '/' || scope || '/' || name, 0));
+    SELECT coalesce(max(s.version), 0) + 1 INTO v
+      FROM tenantguard.vault s
+     WHERE s.tenant_id = t AND s.scope = put_secret.scope AND s.name = put_secret.name;
+    INSERT INTO tenantguard.vault (tenant_id, name, scope, value, version)
+    VALUES (t, name, scope, tenantguard.seal(value), v);
+    RETURN v;
+END
+$$;
+
+CREATE FUNCTION tenantguard.get_secret(name text, scope text DEFAULT 'default', version integer DEFAULT NULL)
+    RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard._vault_tenant();
+    sealed tenantguard.secret;
+BEGIN
+    PERFORM tenantguard._check_secret_name(name, scope);
+    SELECT s.value INTO sealed
+      FROM tenantguard.vault s
+     WHERE s.tenant_id = t AND s.scope = get_secret.scope AND s.name = get_secret.name
+       AND (get_secret.version IS NULL OR s.version = get_secret.version)
+     ORDER BY s.version DESC
+     LIMIT 1;
+    IF sealed IS NULL THEN
+        IF get_secret.version IS NULL THEN
+            RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
+        END IF;
+        RAISE EXCEPTION 'version % of secret "%" does not exist in scope "%"', version, name, scope
+            USING ERRCODE = '42704';
+    END IF;
+    RETURN tenantguard.reveal(sealed);
+END
+$$;
+
+CREATE FUNCTION tenantguard.secret_ref(name text, scope text DEFAULT 'default') RETURNS text
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard._vault_tenant();
+    v integer;
+BEGIN
+    PERFORM tenantguard._check_secret_name(name, scope);
+    SELECT max(s.version) INTO v FROM tenantguard.vault s
+     WHERE s.tenant_id = t AND s.scope = secret_ref.scope AND s.name = secret_ref.name;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
+    END IF;
+    RETURN format('tgref:%s/%s/%s@%s', (SELECT w.tenant_slug FROM tenantguard.whoami() w), scope, name, v);
+END
+$$;
+
+CREATE FUNCTION tenantguard.resolve_ref(ref text) RETURNS text
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard._vault_tenant();
+    r record;
+BEGIN
+    SELECT * INTO r FROM tenantguard._parse_ref(ref);
+    IF r.slug IS DISTINCT FROM (SELECT w.tenant_slug FROM tenantguard.whoami() w) THEN
+        RAISE EXCEPTION 'secret reference belongs to another tenant'
+            USING ERRCODE = '42501',
+                  HINT = 'A reference resolves only in the tenant that created it.';
+    END IF;
+    RETURN tenantguard.get_secret(r.name, r.scope, r.version);
+END
+$$;
+
+CREATE FUNCTION tenantguard.delete_secret(name text, scope text DEFAULT 'default') RETURNS integer
+    LANGUAGE plpgsql VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard._vault_tenant();
+    n integer;
+BEGIN
+    PERFORM tenantguard._check_secret_name(name, scope);
+    DELETE FROM tenantguard.vault s
+     WHERE s.tenant_id = t AND s.scope = delete_secret.scope AND s.name = delete_secret.name;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
+    END IF;
+    RETURN n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION tenantguard.put_secret(text, text, text), tenantguard.get_secret(text, text, integer),
+    tenantguard.secret_ref(text, text), tenantguard.resolve_ref(text),
+    tenantguard.delete_secret(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard.put_secret(text, text, text), tenantguard.get_secret(text, text, integer),
+    tenantguard.secret_ref(text, text), tenantguard.resolve_ref(text),
+    tenantguard.delete_secret(text, text) TO tenantguard_app, tenantguard_admin;

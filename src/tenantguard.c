@@ -44,6 +44,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	tg_context_define_settings();
+	tg_secrets_init();
 
 	MarkGUCPrefixReserved("tenantguard");
 

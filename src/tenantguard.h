@@ -57,6 +57,9 @@ extern bool tg_is_protected(Oid relid, char *tenant_column);
 extern bool tg_lookup_binding(Oid role, TgBinding *out);
 extern TgTenantStatus tg_lookup_tenant(const pg_uuid_t *tenant, char **slug);
 
+/* secrets.c */
+extern void tg_secrets_init(void);
+
 /* guard.c */
 extern void tg_guard_init(void);
 extern bool tg_guard_bypassed(void);

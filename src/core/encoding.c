@@ -1,0 +1,53 @@
+/*
+ * encoding.c — strict text encodings of binary data (pure C, libsodium).
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "encoding.h"
+
+size_t
+tg_b64url_encoded_len(size_t n)
+{
+	return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void
+tg_b64url_encode(const uint8_t *in, size_t n, char *out)
+{
+	sodium_bin2base64(out, tg_b64url_encoded_len(n), in, n,
+					  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+long
+tg_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
+{
+	size_t		bin_len = 0;
+	const char *end = NULL;
+
+	if (in == NULL || out == NULL)
+		return -1;
+	/* a single leftover character can never be valid */
+	if (len % 4 == 1)
+		return -1;
+	if (sodium_base642bin(out, outcap, in, len, NULL, &bin_len, &end,
+						  sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -1;
+	if (end != in + len)
+		return -1;
+	return (long) bin_len;
+}
+
+bool
+tg_hex_decode(const char *in, size_t len, uint8_t *out, size_t n)
+{
+	size_t		bin_len = 0;
+	const char *end = NULL;
+
+	if (in == NULL || len != 2 * n)
+		return false;
+	if (sodium_hex2bin(out, n, in, len, NULL, &bin_len, &end) != 0)
+		return false;
+	return bin_len == n && end == in + len;
+}

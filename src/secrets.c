@@ -1,0 +1,954 @@
+/*
+ * secrets.c — encrypted secrets: the master key, versioned data keys, the
+ * tenantguard.secret type, seal/reveal, blind indexes, rotation and rewrap.
+ *
+ * Keys live only in sodium_malloc'ed memory of this backend, are loaded
+ * lazily, and are dropped when tenantguard.data_keys changes (relcache
+ * invalidation sent by its statement trigger) or the master key setting is
+ * reloaded. No key ever reaches SQL.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid_d.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "core/encoding.h"
+#include "core/envelope.h"
+#include "core/keys.h"
+#include "core/secret_ref.h"
+#include "tenantguard.h"
+
+#define TG_SECRET_PREFIX "tgs1:"
+#define TG_MAX_KEYS 1024
+
+typedef struct TgKey
+{
+	int32		version;
+	uint8_t    *key;			/* sodium_malloc'ed, TG_KEY_LEN bytes */
+} TgKey;
+
+static char *tg_master_key_file = NULL;
+
+/* master key and its id; NULL until loaded */
+static uint8_t *tg_mk = NULL;
+static uint8_t tg_mk_id[TG_KEY_ID_LEN];
+
+/* data keys by version, and the index key; valid while tg_keys_loaded */
+static bool tg_keys_loaded = false;
+static Oid	tg_keys_relid = InvalidOid;
+static TgKey tg_data_keys[TG_MAX_KEYS];
+static int	tg_n_data_keys = 0;
+static int32 tg_newest_version = 0;
+static uint8_t *tg_index_key = NULL;
+
+static const char *tg_mk_hint =
+"Set tenantguard.master_key_file in postgresql.conf to a file owned by the server's "
+"OS user, mode 0600, holding 64 hex characters (e.g. openssl rand -hex 32), then reload.";
+
+static void
+tg_forget_data_keys(void)
+{
+	int			i;
+
+	for (i = 0; i < tg_n_data_keys; i++)
+		if (tg_data_keys[i].key)
+			sodium_free(tg_data_keys[i].key);
+	tg_n_data_keys = 0;
+	tg_newest_version = 0;
+	if (tg_index_key)
+		sodium_free(tg_index_key);
+	tg_index_key = NULL;
+	tg_keys_loaded = false;
+}
+
+static void
+tg_forget_master_key(void)
+{
+	if (tg_mk)
+		sodium_free(tg_mk);
+	tg_mk = NULL;
+	tg_forget_data_keys();
+}
+
+static void
+tg_keys_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == tg_keys_relid)
+		tg_forget_data_keys();
+}
+
+static void
+tg_master_key_file_assign(const char *newval, void *extra)
+{
+	tg_forget_master_key();
+}
+
+void
+tg_secrets_init(void)
+{
+	if (sodium_init() < 0)
+		ereport(FATAL,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialize libsodium")));
+
+	DefineCustomStringVariable("tenantguard.master_key_file",
+							   "File holding the master key (64 hex characters, mode 0600).",
+							   "The master key wraps the data keys that encrypt secrets.",
+							   &tg_master_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, tg_master_key_file_assign, NULL);
+
+	CacheRegisterRelcacheCallback(tg_keys_relcache_callback, (Datum) 0);
+}
+
+/*
+ * Read and check a master key file: a regular file, not accessible to
+ * other OS users, holding 64 hex characters. Errors never show contents.
+ */
+static void
+tg_read_key_file(const char *path, const char *setting, uint8_t out[TG_KEY_LEN])
+{
+	struct stat st;
+	char		buf[256];
+	ssize_t		n;
+	int			fd;
+
+	if (path == NULL || path[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("master key is not configured"),
+				 errhint("%s", tg_mk_hint)));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not open master key file \"%s\" named by %s: %m", path, setting),
+				 errhint("%s", tg_mk_hint)));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		close(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("master key file \"%s\" named by %s is not a regular file", path, setting),
+				 errhint("%s", tg_mk_hint)));
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		close(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("master key file \"%s\" named by %s is accessible by other users", path, setting),
+				 errhint("Run chmod 600 on the file; it must be readable by the server's OS user only.")));
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || !tg_master_key_parse(buf, (size_t) n, out))
+	{
+		sodium_memzero(buf, sizeof(buf));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("master key file \"%s\" named by %s is malformed", path, setting),
+				 errhint("%s", tg_mk_hint)));
+	}
+	sodium_memzero(buf, sizeof(buf));
+}
+
+/* The master key, loaded on first use. */
+static const uint8_t *
+tg_master_key(void)
+{
+	uint8_t		k[TG_KEY_LEN];
+
+	if (tg_mk)
+		return tg_mk;
+	tg_read_key_file(tg_master_key_file, "tenantguard.master_key_file", k);
+	tg_mk = sodium_malloc(TG_KEY_LEN);
+	if (tg_mk == NULL)
+	{
+		sodium_memzero(k, sizeof(k));
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not allocate secure memory for the master key")));
+	}
+	memcpy(tg_mk, k, TG_KEY_LEN);
+	sodium_memzero(k, sizeof(k));
+	tg_key_id(tg_mk, tg_mk_id);
+	return tg_mk;
+}
+
+static Oid
+tg_data_keys_relid(void)
+{
+	Oid			nsp = get_namespace_oid(TG_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("data_keys", nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"tenantguard\" is not installed in this database")));
+	return relid;
+}
+
+static AttrNumber
+tg_col(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return TupleDescAttr(desc, i)->attnum;
+	elog(ERROR, "table tenantguard.data_keys has no column \"%s\"", name);
+	return InvalidAttrNumber;
+}
+
+/* Unwrap every stored key with the master key into this backend's cache. */
+static void
+tg_load_keys(void)
+{
+	const uint8_t *mk;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	AttrNumber	a_ver,
+				a_purpose,
+				a_wrapped,
+				a_mkid;
+
+	if (tg_keys_loaded)
+		return;
+	mk = tg_master_key();
+	tg_forget_data_keys();
+	tg_keys_relid = tg_data_keys_relid();
+
+	rel = table_open(tg_keys_relid, AccessShareLock);
+	a_ver = tg_col(rel, "version");
+	a_purpose = tg_col(rel, "purpose");
+	a_wrapped = tg_col(rel, "wrapped");
+	a_mkid = tg_col(rel, "master_key_id");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	PG_TRY();
+	{
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			TupleDesc	desc = RelationGetDescr(rel);
+			bool		n1,
+						n2,
+						n3,
+						n4;
+			int32		version = DatumGetInt32(heap_getattr(tup, a_ver, desc, &n1));
+			char	   *purpose = TextDatumGetCString(heap_getattr(tup, a_purpose, desc, &n2));
+			bytea	   *wrapped = DatumGetByteaPP(heap_getattr(tup, a_wrapped, desc, &n3));
+			bytea	   *mkid = DatumGetByteaPP(heap_getattr(tup, a_mkid, desc, &n4));
+			char		p = strcmp(purpose, "index") == 0 ? 'i' : 'd';
+			uint8_t    *k;
+
+			if (n1 || n2 || n3 || n4)
+				continue;
+			if (VARSIZE_ANY_EXHDR(mkid) != TG_KEY_ID_LEN ||
+				sodium_memcmp(VARDATA_ANY(mkid), tg_mk_id, TG_KEY_ID_LEN) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("%s key version %d is wrapped by a different master key", purpose, version),
+						 errhint("If the master key file was replaced, run tenantguard.rewrap_keys('<old key file>') "
+								 "as a superuser; otherwise point tenantguard.master_key_file at the right key.")));
+			if (p == 'd' && tg_n_data_keys >= TG_MAX_KEYS)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many data key versions")));
+			k = sodium_malloc(TG_KEY_LEN);
+			if (k == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("could not allocate secure memory for a data key")));
+			if (!tg_key_unwrap(mk, p, (uint32_t) version, (const uint8_t *) VARDATA_ANY(wrapped),
+							   VARSIZE_ANY_EXHDR(wrapped), k))
+			{
+				sodium_free(k);
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("%s key version %d failed authentication", purpose, version),
+						 errdetail("The wrapped key in tenantguard.data_keys was altered.")));
+			}
+			if (p == 'i')
+			{
+				if (tg_index_key)
+					sodium_free(tg_index_key);
+				tg_index_key = k;
+			}
+			else
+			{
+				tg_data_keys[tg_n_data_keys].version = version;
+				tg_data_keys[tg_n_data_keys].key = k;
+				tg_n_data_keys++;
+				if (version > tg_newest_version)
+					tg_newest_version = version;
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		tg_forget_data_keys();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	tg_keys_loaded = true;
+}
+
+/*
+ * Create and store a key: purpose 'd' (next data key version) or 'i' (the
+ * index key). Runs its SQL as the bootstrap superuser: applications seal
+ * without any privilege on tenantguard.data_keys. Returns the version.
+ */
+static int32
+tg_create_key(char purpose, bool if_missing)
+{
+	const uint8_t *mk = tg_master_key();
+	uint8_t    *k;
+	uint8_t		wrapped[TG_WRAPPED_LEN];
+	Oid			save_user;
+	int			save_sec;
+	int32		version = 1;
+	const char *pname = purpose == 'i' ? "index" : "data";
+
+	k = sodium_malloc(TG_KEY_LEN);
+	if (k == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not allocate secure memory for a data key")));
+	randombytes_buf(k, TG_KEY_LEN);
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		Oid			argtypes[4] = {INT4OID, TEXTOID, BYTEAOID, BYTEAOID};
+		Datum		values[4];
+		bytea	   *w,
+				   *id;
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute("LOCK TABLE tenantguard.data_keys IN SHARE ROW EXCLUSIVE MODE", false, 0);
+		if (rc != SPI_OK_UTILITY)
+			elog(ERROR, "could not lock tenantguard.data_keys");
+		values[1] = CStringGetTextDatum(pname);
+		rc = SPI_execute_with_args("SELECT coalesce(max(version), 0) FROM tenantguard.data_keys WHERE purpose = $1",
+								   1, &argtypes[1], &values[1], NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read tenantguard.data_keys");
+		{
+			bool		isnull;
+			int32		maxv = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+
+			if (if_missing && maxv > 0)
+				version = 0;
+			else
+				version = maxv + 1;
+		}
+		if (version > 0)
+		{
+			if (!tg_key_wrap(mk, purpose, (uint32_t) version, k, wrapped))
+				elog(ERROR, "could not wrap a new key");
+			w = (bytea *) palloc(VARHDRSZ + TG_WRAPPED_LEN);
+			SET_VARSIZE(w, VARHDRSZ + TG_WRAPPED_LEN);
+			memcpy(VARDATA(w), wrapped, TG_WRAPPED_LEN);
+			id = (bytea *) palloc(VARHDRSZ + TG_KEY_ID_LEN);
+			SET_VARSIZE(id, VARHDRSZ + TG_KEY_ID_LEN);
+			memcpy(VARDATA(id), tg_mk_id, TG_KEY_ID_LEN);
+			values[0] = Int32GetDatum(version);
+			values[2] = PointerGetDatum(w);
+			values[3] = PointerGetDatum(id);
+			rc = SPI_execute_with_args("INSERT INTO tenantguard.data_keys (version, purpose, wrapped, master_key_id) "
+									   "VALUES ($1, $2, $3, $4)",
+									   4, argtypes, values, NULL, false, 0);
+			if (rc != SPI_OK_INSERT)
+				elog(ERROR, "could not store a new key");
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+		sodium_free(k);
+		sodium_memzero(wrapped, sizeof(wrapped));
+	}
+	PG_END_TRY();
+	tg_forget_data_keys();
+	return version;
+}
+
+/* The data key of a version; ERROR when it does not exist. */
+static const uint8_t *
+tg_data_key(int32 version)
+{
+	int			i;
+
+	tg_load_keys();
+	for (i = 0; i < tg_n_data_keys; i++)
+		if (tg_data_keys[i].version == version)
+			return tg_data_keys[i].key;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("data key version %d does not exist", version),
+			 errhint("The secret was sealed in another database, or tenantguard.data_keys was not restored with it.")));
+	return NULL;
+}
+
+/* The newest data key version, creating version 1 on first use. */
+static int32
+tg_newest_data_version(void)
+{
+	tg_load_keys();
+	if (tg_newest_version == 0)
+	{
+		(void) tg_create_key('d', true);
+		tg_load_keys();
+	}
+	if (tg_newest_version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no data key is available")));
+	return tg_newest_version;
+}
+
+static const uint8_t *
+tg_blind_index_key(void)
+{
+	tg_load_keys();
+	if (tg_index_key == NULL)
+	{
+		(void) tg_create_key('i', true);
+		tg_load_keys();
+	}
+	if (tg_index_key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no index key is available")));
+	return tg_index_key;
+}
+
+/* The current tenant; 42501 without a context. */
+static const pg_uuid_t *
+tg_require_tenant(void)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+
+	if (c == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no tenant context is set"),
+				 errhint("Secrets are sealed and revealed inside a tenant: enter one first, "
+						 "for example with tenantguard.set_tenant().")));
+	return &c->tenant;
+}
+
+/* ------------------------------------------------------------------------
+ * The tenantguard.secret type
+ * ------------------------------------------------------------------------
+ */
+
+/* Validate an envelope held in a secret datum. */
+static void
+tg_secret_check(const uint8_t *buf, size_t len, tg_env_header *h)
+{
+	if (!tg_env_parse(buf, len, h))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type tenantguard.secret"),
+				 errhint("Secrets are stored sealed: use tenantguard.seal(value) to encrypt a value.")));
+}
+
+PG_FUNCTION_INFO_V1(tg_secret_in);
+
+Datum
+tg_secret_in(PG_FUNCTION_ARGS)
+{
+	const char *str = PG_GETARG_CSTRING(0);
+	size_t		len = strlen(str);
+	size_t		plen = strlen(TG_SECRET_PREFIX);
+	bytea	   *result;
+	long		n;
+
+	if (len <= plen || memcmp(str, TG_SECRET_PREFIX, plen) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type tenantguard.secret"),
+				 errdetail("A sealed secret starts with \"%s\".", TG_SECRET_PREFIX),
+				 errhint("Secrets are stored sealed: use tenantguard.seal(value) to encrypt a value.")));
+	result = (bytea *) palloc(VARHDRSZ + (len - plen) * 3 / 4 + 4);
+	n = tg_b64url_decode(str + plen, len - plen, (uint8_t *) VARDATA(result),
+						 (len - plen) * 3 / 4 + 4);
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid input syntax for type tenantguard.secret"),
+				 errdetail("The text after \"%s\" is not unpadded base64url.", TG_SECRET_PREFIX)));
+	tg_secret_check((const uint8_t *) VARDATA(result), (size_t) n, NULL);
+	SET_VARSIZE(result, VARHDRSZ + n);
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_secret_out);
+
+Datum
+tg_secret_out(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	size_t		n = VARSIZE_ANY_EXHDR(s);
+	size_t		plen = strlen(TG_SECRET_PREFIX);
+	char	   *out = palloc(plen + tg_b64url_encoded_len(n));
+
+	memcpy(out, TG_SECRET_PREFIX, plen);
+	tg_b64url_encode((const uint8_t *) VARDATA_ANY(s), n, out + plen);
+	PG_RETURN_CSTRING(out);
+}
+
+PG_FUNCTION_INFO_V1(tg_secret_recv);
+
+Datum
+tg_secret_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			n = buf->len - buf->cursor;
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + n);
+
+	SET_VARSIZE(result, VARHDRSZ + n);
+	pq_copymsgbytes(buf, VARDATA(result), n);
+	tg_secret_check((const uint8_t *) VARDATA(result), (size_t) n, NULL);
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_secret_send);
+
+Datum
+tg_secret_send(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_P_COPY(0);
+
+	PG_RETURN_BYTEA_P(s);
+}
+
+/* ------------------------------------------------------------------------
+ * seal / reveal
+ * ------------------------------------------------------------------------
+ */
+
+/* Seal bytes for a tenant under data key version; a new secret datum. */
+static bytea *
+tg_seal_bytes(const uint8_t tenant[16], int32 version, uint8_t flags,
+			  const uint8_t *pt, size_t ptlen)
+{
+	uint8_t		tk[TG_KEY_LEN];
+	bytea	   *result;
+	bool		ok;
+
+	if (ptlen > TG_ENV_MAX_PLAINTEXT)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret is too large"),
+				 errdetail("At most %zu bytes can be sealed.", TG_ENV_MAX_PLAINTEXT)));
+	result = (bytea *) palloc(VARHDRSZ + ptlen + TG_ENV_OVERHEAD);
+	SET_VARSIZE(result, VARHDRSZ + ptlen + TG_ENV_OVERHEAD);
+	tg_derive_tenant_key(tg_data_key(version), tenant, tk);
+	ok = tg_env_seal(tk, (uint32_t) version, tenant, flags, pt, ptlen,
+					 (uint8_t *) VARDATA(result));
+	sodium_memzero(tk, sizeof(tk));
+	if (!ok)
+		elog(ERROR, "could not seal a secret");
+	return result;
+}
+
+/*
+ * Open a secret datum into a palloc'ed buffer (len in *ptlen). No tenant
+ * check here: callers decide whose secret may be opened.
+ */
+static uint8_t *
+tg_open_bytes(bytea *s, tg_env_header *h, size_t *ptlen)
+{
+	const uint8_t *buf = (const uint8_t *) VARDATA_ANY(s);
+	size_t		len = VARSIZE_ANY_EXHDR(s);
+	uint8_t		tk[TG_KEY_LEN];
+	uint8_t    *pt;
+	tg_env_result r;
+
+	tg_secret_check(buf, len, h);
+	tg_derive_tenant_key(tg_data_key((int32) h->key_version), h->tenant, tk);
+	pt = palloc(h->plaintext_len + 1);
+	r = tg_env_open(tk, buf, len, pt, ptlen);
+	sodium_memzero(tk, sizeof(tk));
+	if (r != TG_ENV_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("secret failed authentication"),
+				 errdetail("The ciphertext was altered, or it was copied from another tenant's row.")));
+	pt[*ptlen] = '\0';
+	return pt;
+}
+
+/*
+ * May the current context reveal a secret sealed for tenant? This is the one
+ * place that decides: the tenant must match, and the permission system adds
+ * its secrets.read check here.
+ */
+static void
+tg_authorize_reveal(const uint8_t tenant[16])
+{
+	const pg_uuid_t *current = tg_require_tenant();
+
+	if (sodium_memcmp(current->data, tenant, UUID_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("secret belongs to another tenant"),
+				 errhint("A secret can only be revealed in the tenant that sealed it.")));
+}
+
+static Datum
+tg_seal_common(const uint8_t *pt, size_t len, uint8_t flags)
+{
+	const pg_uuid_t *tenant = tg_require_tenant();
+	pg_uuid_t	t = *tenant;
+
+	PG_RETURN_BYTEA_P(tg_seal_bytes(t.data, tg_newest_data_version(), flags, pt, len));
+}
+
+PG_FUNCTION_INFO_V1(tg_seal_text);
+
+Datum
+tg_seal_text(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	return tg_seal_common((const uint8_t *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 0);
+}
+
+PG_FUNCTION_INFO_V1(tg_seal_bytea);
+
+Datum
+tg_seal_bytea(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+
+	return tg_seal_common((const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), TG_ENV_FLAG_BYTES);
+}
+
+PG_FUNCTION_INFO_V1(tg_reveal_text);
+
+Datum
+tg_reveal_text(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+	size_t		n = 0;
+	uint8_t    *pt;
+	text	   *result;
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	tg_authorize_reveal(h.tenant);
+	pt = tg_open_bytes(s, &h, &n);
+	if (!pg_verifymbstr((const char *) pt, (int) n, true))
+	{
+		sodium_memzero(pt, n);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("sealed value is not valid text in the database encoding"),
+				 errhint("Use tenantguard.reveal_bytea() for binary secrets.")));
+	}
+	result = cstring_to_text_with_len((const char *) pt, (int) n);
+	sodium_memzero(pt, n);
+	pfree(pt);
+	PG_RETURN_TEXT_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_reveal_bytea);
+
+Datum
+tg_reveal_bytea(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+	size_t		n = 0;
+	uint8_t    *pt;
+	bytea	   *result;
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	tg_authorize_reveal(h.tenant);
+	pt = tg_open_bytes(s, &h, &n);
+	result = (bytea *) palloc(VARHDRSZ + n);
+	SET_VARSIZE(result, VARHDRSZ + n);
+	memcpy(VARDATA(result), pt, n);
+	sodium_memzero(pt, n);
+	pfree(pt);
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_secret_key_version);
+
+/* secret_key_version(s): the data key version a secret is sealed under. */
+Datum
+tg_secret_key_version(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	PG_RETURN_INT32((int32) h.key_version);
+}
+
+PG_FUNCTION_INFO_V1(tg_secret_tenant);
+
+/* secret_tenant(s): the tenant a secret is sealed for (metadata only). */
+Datum
+tg_secret_tenant(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	memcpy(u->data, h.tenant, UUID_LEN);
+	PG_RETURN_UUID_P(u);
+}
+
+PG_FUNCTION_INFO_V1(tg_reseal);
+
+/*
+ * _reseal(s): re-encrypt under the newest data key for the same tenant.
+ * Used by reencrypt(); never granted to applications.
+ */
+Datum
+tg_reseal(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+	int32		newest;
+	size_t		n = 0;
+	uint8_t    *pt;
+	bytea	   *result;
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	newest = tg_newest_data_version();
+	if ((int32) h.key_version >= newest)
+		PG_RETURN_BYTEA_P(PG_GETARG_BYTEA_P_COPY(0));
+	pt = tg_open_bytes(s, &h, &n);
+	result = tg_seal_bytes(h.tenant, newest, h.flags, pt, n);
+	sodium_memzero(pt, n);
+	pfree(pt);
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_blind_index_fn);
+
+/* blind_index(value, purpose): keyed per tenant and purpose, stable across rotation. */
+Datum
+tg_blind_index_fn(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	text	   *purpose = PG_GETARG_TEXT_PP(1);
+	const pg_uuid_t *tenant = tg_require_tenant();
+	pg_uuid_t	t = *tenant;
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + TG_BLIND_INDEX_LEN);
+
+	SET_VARSIZE(result, VARHDRSZ + TG_BLIND_INDEX_LEN);
+	tg_blind_index(tg_blind_index_key(), t.data,
+				   VARDATA_ANY(purpose), VARSIZE_ANY_EXHDR(purpose),
+				   (const uint8_t *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
+				   (uint8_t *) VARDATA(result));
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_rotate_data_key);
+
+/* rotate_data_key(): a new data key version; new seals use it. */
+Datum
+tg_rotate_data_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(tg_create_key('d', false));
+}
+
+PG_FUNCTION_INFO_V1(tg_newest_key_version_fn);
+
+/* _newest_key_version(): the version new seals use (creates version 1). */
+Datum
+tg_newest_key_version_fn(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(tg_newest_data_version());
+}
+
+PG_FUNCTION_INFO_V1(tg_rewrap_keys);
+
+/*
+ * rewrap_keys(old_master_key_file): after the master key file was replaced,
+ * re-wrap every stored key from the old master key to the current one.
+ */
+Datum
+tg_rewrap_keys(PG_FUNCTION_ARGS)
+{
+	char	   *old_path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	uint8_t    *old_mk;
+	uint8_t		old_id[TG_KEY_ID_LEN];
+	const uint8_t *mk;
+	int			rewrapped = 0;
+	uint64		i;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only superusers may rewrap keys"),
+				 errdetail("rewrap_keys() reads a key file on the server.")));
+
+	tg_forget_master_key();
+	mk = tg_master_key();
+	old_mk = sodium_malloc(TG_KEY_LEN);
+	if (old_mk == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not allocate secure memory for a key")));
+	PG_TRY();
+	{
+		tg_read_key_file(old_path, "old_master_key_file", old_mk);
+		tg_key_id(old_mk, old_id);
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT version, purpose, wrapped, master_key_id FROM tenantguard.data_keys "
+						"ORDER BY purpose, version FOR UPDATE", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read tenantguard.data_keys");
+		{
+			SPITupleTable *tt = SPI_tuptable;
+			uint64		n = SPI_processed;
+
+			for (i = 0; i < n; i++)
+			{
+				bool		isnull;
+				int32		version = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+				char	   *purpose = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
+				bytea	   *wrapped = DatumGetByteaPP(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+				bytea	   *id = DatumGetByteaPP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+				char		p = strcmp(purpose, "index") == 0 ? 'i' : 'd';
+				uint8_t		k[TG_KEY_LEN];
+				uint8_t		rw[TG_WRAPPED_LEN];
+				Oid			argtypes[4] = {BYTEAOID, BYTEAOID, INT4OID, TEXTOID};
+				Datum		values[4];
+				bytea	   *w,
+						   *nid;
+
+				if (VARSIZE_ANY_EXHDR(id) == TG_KEY_ID_LEN &&
+					memcmp(VARDATA_ANY(id), tg_mk_id, TG_KEY_ID_LEN) == 0)
+					continue;	/* already under the current master key */
+				if (VARSIZE_ANY_EXHDR(id) != TG_KEY_ID_LEN ||
+					memcmp(VARDATA_ANY(id), old_id, TG_KEY_ID_LEN) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							 errmsg("%s key version %d is wrapped by neither the old nor the current master key",
+									purpose, version)));
+				if (!tg_key_unwrap(old_mk, p, (uint32_t) version, (const uint8_t *) VARDATA_ANY(wrapped),
+								   VARSIZE_ANY_EXHDR(wrapped), k))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_CORRUPTED),
+							 errmsg("%s key version %d failed authentication", purpose, version)));
+				if (!tg_key_wrap(mk, p, (uint32_t) version, k, rw))
+				{
+					sodium_memzero(k, sizeof(k));
+					elog(ERROR, "could not wrap a key");
+				}
+				sodium_memzero(k, sizeof(k));
+				w = (bytea *) palloc(VARHDRSZ + TG_WRAPPED_LEN);
+				SET_VARSIZE(w, VARHDRSZ + TG_WRAPPED_LEN);
+				memcpy(VARDATA(w), rw, TG_WRAPPED_LEN);
+				nid = (bytea *) palloc(VARHDRSZ + TG_KEY_ID_LEN);
+				SET_VARSIZE(nid, VARHDRSZ + TG_KEY_ID_LEN);
+				memcpy(VARDATA(nid), tg_mk_id, TG_KEY_ID_LEN);
+				values[0] = PointerGetDatum(w);
+				values[1] = PointerGetDatum(nid);
+				values[2] = Int32GetDatum(version);
+				values[3] = CStringGetTextDatum(purpose);
+				if (SPI_execute_with_args("UPDATE tenantguard.data_keys SET wrapped = $1, master_key_id = $2 "
+										  "WHERE version = $3 AND purpose = $4",
+										  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+					elog(ERROR, "could not update tenantguard.data_keys");
+				rewrapped++;
+			}
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		sodium_free(old_mk);
+		tg_forget_data_keys();
+	}
+	PG_END_TRY();
+	PG_RETURN_INT32(rewrapped);
+}
+
+/* ------------------------------------------------------------------------
+ * Vault references
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(tg_secret_name_valid_fn);
+
+Datum
+tg_secret_name_valid_fn(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_BOOL(tg_secret_name_valid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+}
+
+PG_FUNCTION_INFO_V1(tg_parse_ref);
+
+/* _parse_ref(ref) -> (slug, scope, name, version); 22023 when malformed. */
+Datum
+tg_parse_ref(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	tg_secret_ref ref;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (!tg_ref_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &ref))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed secret reference"),
+				 errhint("A reference looks like tgref:<tenant slug>/<scope>/<name>@<version>; "
+						 "get one from tenantguard.secret_ref().")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "_parse_ref must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = CStringGetTextDatum(ref.slug);
+	values[1] = CStringGetTextDatum(ref.scope);
+	values[2] = CStringGetTextDatum(ref.name);
+	values[3] = Int32GetDatum(ref.version);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
