@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL 15 cluster with tenantguard preloaded.
 # Source it, then: tg_cluster_start [extra postgresql.conf lines...]; ...; tg_cluster_stop
-# Exports PGHOST, PGPORT, PGUSER, PGDATABASE for the clients.
+# Exports PGHOST, PGPORT, PGUSER, PGDATABASE for the clients, and
+# TG_MASTER_KEY_FILE (the cluster's generated master key file).
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
@@ -35,8 +36,15 @@ tg_cluster_start() {
   tg_as_owner "$PGBIN/initdb" -D "$TG_CLUSTER_DIR/data" -U postgres -A trust \
     --no-sync -E UTF8 --locale=C >"$TG_CLUSTER_DIR/initdb.log" 2>&1 || {
       cat "$TG_CLUSTER_DIR/initdb.log" >&2; return 1; }
+  # a fresh master key for this cluster only: 64 hex characters, mode 0600
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$TG_CLUSTER_DIR/master.key"
+  echo >>"$TG_CLUSTER_DIR/master.key"
+  chmod 600 "$TG_CLUSTER_DIR/master.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$TG_CLUSTER_DIR/master.key"
+  export TG_MASTER_KEY_FILE=$TG_CLUSTER_DIR/master.key
   {
     echo "shared_preload_libraries = 'tenantguard'"
+    echo "tenantguard.master_key_file = '$TG_CLUSTER_DIR/master.key'"
     echo "port = $PGPORT"
     echo "listen_addresses = '127.0.0.1'"
     echo "unix_socket_directories = '$TG_CLUSTER_DIR'"
