@@ -158,6 +158,8 @@ BEGIN
         RAISE EXCEPTION 'tenant "%" already exists', slug USING ERRCODE = '23505';
     END IF;
     INSERT INTO tenantguard.tenants (slug, name) VALUES (slug, name) RETURNING id INTO new_id;
+    PERFORM tenantguard_audit._record('admin', 'tenant.create', slug, 'allow', NULL,
+                                      jsonb_build_object('tenant_id', new_id, 'name', name), new_id);
     RETURN new_id;
 END
 $$;
@@ -174,6 +176,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'tenant % does not exist', tenant USING ERRCODE = '42704';
     END IF;
+    PERFORM tenantguard_audit._record('admin',
+        CASE new_status WHEN 'active' THEN 'tenant.activate' ELSE 'tenant.suspend' END,
+        (SELECT t.slug FROM tenantguard.tenants t WHERE t.id = tenant), 'allow', NULL, '{}', tenant);
 END
 $$;
 REVOKE ALL ON FUNCTION tenantguard._set_tenant_status(uuid, text) FROM PUBLIC;
@@ -245,6 +250,8 @@ BEGIN
     ON CONFLICT ON CONSTRAINT role_bindings_pkey DO UPDATE
         SET role_name = EXCLUDED.role_name, tenant_id = EXCLUDED.tenant_id,
             tenant_role = EXCLUDED.tenant_role, bound_at = now(), bound_by = session_user;
+    PERFORM tenantguard_audit._record('admin', 'role.bind', r.rolname, 'allow', NULL,
+                                      jsonb_build_object('tenant_role', tenant_role), tenant);
 END
 $$;
 
@@ -256,6 +263,8 @@ BEGIN
     DELETE FROM tenantguard.role_bindings b WHERE b.role = unbind_role.role;
     IF NOT FOUND THEN
         RAISE NOTICE 'role "%" is not bound', role;
+    ELSE
+        PERFORM tenantguard_audit._record('admin', 'role.unbind', role::text);
     END IF;
 END
 $$;
@@ -276,6 +285,10 @@ CREATE FUNCTION tenantguard._invoker_owns(rel regclass) RETURNS boolean
     LANGUAGE C STABLE STRICT
     AS 'MODULE_PATHNAME', 'tg_invoker_owns';
 REVOKE ALL ON FUNCTION tenantguard._invoker_owns(regclass) FROM PUBLIC;
+CREATE FUNCTION tenantguard._invoker_owns_schema(schema name) RETURNS boolean
+    LANGUAGE C STABLE STRICT
+    AS 'MODULE_PATHNAME', 'tg_invoker_owns_schema';
+REVOKE ALL ON FUNCTION tenantguard._invoker_owns_schema(name) FROM PUBLIC;
 
 -- The USING / WITH CHECK expression protect() gives a tenant column.
 CREATE FUNCTION tenantguard._policy_expr(tenant_column name) RETURNS text
@@ -386,6 +399,8 @@ BEGIN
     LOOP
         PERFORM tenantguard._protect_one(part.relid, tenant_column, create_index, part.parent);
     END LOOP;
+    PERFORM tenantguard_audit._record('policy', 'protect', rel::text, 'allow', NULL,
+                                      jsonb_build_object('tenant_column', tenant_column));
 END
 $$;
 COMMENT ON FUNCTION tenantguard.protect(regclass, name, boolean) IS 'Isolate a table by tenant: NOT NULL default, forced RLS, policy, index; partitions too.';
@@ -431,7 +446,10 @@ BEGIN
         IF NOT part.prev_rls_enabled THEN
             EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', part.rel);
         END IF;
-        IF part.created_index IS NOT NULL AND part.rel <> rel THEN
+        IF part.created_index IS NOT NULL AND part.rel <> rel
+           AND NOT EXISTS (SELECT 1 FROM pg_class ic JOIN pg_inherits ih ON ih.inhrelid = ic.oid
+                            WHERE ic.relname = part.created_index
+                              AND ic.relnamespace = (SELECT c.relnamespace FROM pg_class c WHERE c.oid = part.rel)) THEN
             EXECUTE format('DROP INDEX IF EXISTS %I.%I',
                            (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                              WHERE c.oid = part.rel), part.created_index);
@@ -453,6 +471,7 @@ BEGIN
                          WHERE c.oid = rel), reg.created_index);
     END IF;
     PERFORM tenantguard._guard_bypass(false);
+    PERFORM tenantguard_audit._record('policy', 'unprotect', rel::text);
 END
 $$;
 COMMENT ON FUNCTION tenantguard.unprotect(regclass) IS 'Undo exactly what protect() did.';
@@ -474,8 +493,7 @@ BEGIN
     IF nsp IS NULL THEN
         RAISE EXCEPTION 'schema "%" does not exist', schema USING ERRCODE = '3F000';
     END IF;
-    IF NOT pg_has_role((SELECT nspowner FROM pg_namespace WHERE oid = nsp), 'USAGE')
-       AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+    IF NOT tenantguard._invoker_owns_schema(schema) THEN
         RAISE EXCEPTION 'must be owner of schema %', schema USING ERRCODE = '42501';
     END IF;
     INSERT INTO tenantguard.protected_schemas (schema_name, tenant_column)
@@ -663,11 +681,15 @@ findings AS (
     -- 6. views over protected tables without security_invoker
     SELECT CASE WHEN o.rolsuper OR o.rolbypassrls THEN 'error' ELSE 'warning' END,
            v.oid::regclass::text,
-           format('view reads protected table %s with its owner''s rights (no security_invoker)%s',
+           format(CASE WHEN v.relkind = 'm'
+                       THEN 'materialized view stores rows of protected table %s, read with its owner''s rights when refreshed%s'
+                       ELSE 'view reads protected table %s with its owner''s rights (no security_invoker)%s' END,
                   p.rel, CASE WHEN o.rolsuper OR o.rolbypassrls
                               THEN format('; owner %s bypasses row level security, so every tenant is visible', o.rolname)
                               ELSE '' END),
-           format('ALTER VIEW %s SET (security_invoker = on);', v.oid::regclass)
+           CASE WHEN v.relkind = 'm'
+                THEN format('DROP MATERIALIZED VIEW %s;  -- a materialized view stores rows of every tenant its owner could see; or REVOKE ALL ON %s FROM PUBLIC, tenantguard_app', v.oid::regclass, v.oid::regclass)
+                ELSE format('ALTER VIEW %s SET (security_invoker = on);', v.oid::regclass) END
       FROM pg_class v
       JOIN pg_roles o ON o.oid = v.relowner
       JOIN pg_rewrite rw ON rw.ev_class = v.oid AND rw.rulename = '_RETURN'
@@ -757,6 +779,281 @@ REVOKE ALL ON FUNCTION tenantguard.isolation_report() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.isolation_report() TO tenantguard_admin, tenantguard_auditor;
 
 -- ---------------------------------------------------------------------------
+-- Audit ledger
+-- ---------------------------------------------------------------------------
+
+CREATE SCHEMA tenantguard_audit;
+GRANT USAGE ON SCHEMA tenantguard_audit TO tenantguard_auditor, tenantguard_app, tenantguard_admin;
+
+CREATE SEQUENCE tenantguard_audit.events_id_seq;
+
+-- Column order is part of the hash format (see docs/audit.md); never reorder.
+CREATE TABLE tenantguard_audit.events (
+    id               bigint PRIMARY KEY DEFAULT nextval('tenantguard_audit.events_id_seq'),
+    occurred_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    tenant_id        uuid,
+    category         text NOT NULL
+                     CHECK (category IN ('auth', 'context', 'data', 'admin', 'secret', 'enrollment',
+                                         'policy', 'ddl', 'app')),
+    action           text NOT NULL,
+    principal        text,
+    db_user          name,
+    object           text,
+    decision         text CHECK (decision IN ('allow', 'deny')),
+    reason           text,
+    details          jsonb NOT NULL DEFAULT '{}',
+    old_row          jsonb,
+    new_row          jsonb,
+    txid             xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    client_addr      inet,
+    application_name text,
+    event_hash       bytea NOT NULL
+);
+ALTER SEQUENCE tenantguard_audit.events_id_seq OWNED BY tenantguard_audit.events.id;
+COMMENT ON TABLE tenantguard_audit.events IS 'Append-only audit events; each hashed at insert and later sealed into signed blocks.';
+CREATE INDEX events_tenant_time_idx ON tenantguard_audit.events (tenant_id, occurred_at);
+CREATE INDEX events_principal_time_idx ON tenantguard_audit.events (principal, occurred_at);
+CREATE INDEX events_object_time_idx ON tenantguard_audit.events (object, occurred_at);
+CREATE INDEX events_txid_idx ON tenantguard_audit.events (txid);
+
+CREATE TABLE tenantguard_audit.blocks (
+    id          bigint PRIMARY KEY,
+    from_xid    xid8 NOT NULL,
+    to_xid      xid8 NOT NULL,
+    event_count bigint NOT NULL,
+    first_event bigint,
+    last_event  bigint,
+    events_root bytea NOT NULL,
+    prev_hash   bytea NOT NULL,
+    block_hash  bytea NOT NULL,
+    signature   bytea NOT NULL,
+    sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenantguard_audit.blocks IS 'Sealed blocks: events of a transaction id range, hash-chained and signed (Ed25519).';
+
+CREATE TABLE tenantguard_audit.audited_tables (
+    rel             regclass PRIMARY KEY,
+    exclude_columns name[] NOT NULL DEFAULT '{}',
+    audited_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    audited_by      name NOT NULL DEFAULT session_user
+);
+
+SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.audited_tables', '');
+
+CREATE FUNCTION tenantguard_audit._append_only() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'tg_audit_append_only';
+REVOKE ALL ON FUNCTION tenantguard_audit._append_only() FROM PUBLIC;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON tenantguard_audit.events
+    FOR EACH ROW EXECUTE FUNCTION tenantguard_audit._append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON tenantguard_audit.events
+    FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit._append_only();
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON tenantguard_audit.blocks
+    FOR EACH ROW EXECUTE FUNCTION tenantguard_audit._append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON tenantguard_audit.blocks
+    FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit._append_only();
+
+-- Visibility: auditors read everything; inside a tenant, owner/admin/auditor
+-- roles read that tenant's events; everyone else reads nothing.
+CREATE FUNCTION tenantguard_audit._can_read_tenant(tenant uuid) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT tenant IS NOT NULL AND tenant = tenantguard.current_tenant()
+                 AND tenantguard.current_role_name() IN ('owner', 'admin', 'auditor') $$;
+ALTER TABLE tenantguard_audit.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY auditor_reads_all ON tenantguard_audit.events FOR SELECT TO tenantguard_auditor USING (true);
+CREATE POLICY tenant_reads_own ON tenantguard_audit.events FOR SELECT TO PUBLIC
+    USING (tenantguard_audit._can_read_tenant(tenant_id));
+REVOKE ALL ON tenantguard_audit.events, tenantguard_audit.blocks, tenantguard_audit.audited_tables FROM PUBLIC;
+GRANT SELECT ON tenantguard_audit.events TO tenantguard_auditor, tenantguard_app, tenantguard_admin;
+GRANT SELECT ON tenantguard_audit.blocks, tenantguard_audit.audited_tables TO tenantguard_auditor, tenantguard_admin;
+
+-- The one SQL entry point for tenantguard's own functions (not granted).
+CREATE FUNCTION tenantguard_audit._record(category text, action text, object text DEFAULT NULL,
+    decision text DEFAULT 'allow', reason text DEFAULT NULL, details jsonb DEFAULT '{}',
+    tenant uuid DEFAULT NULL) RETURNS void
+    LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'tg_audit_record_sql';
+REVOKE ALL ON FUNCTION tenantguard_audit._record(text, text, text, text, text, jsonb, uuid) FROM PUBLIC;
+
+CREATE FUNCTION tenantguard.audit_log(action text, object text DEFAULT NULL, details jsonb DEFAULT '{}')
+    RETURNS void
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_log';
+COMMENT ON FUNCTION tenantguard.audit_log(text, text, jsonb) IS 'Record an application event; actor, tenant and time come from the context.';
+REVOKE ALL ON FUNCTION tenantguard.audit_log(text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard.audit_log(text, text, jsonb) TO tenantguard_app, tenantguard_admin;
+
+CREATE FUNCTION tenantguard_audit._row_trigger() RETURNS trigger
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_row_trigger';
+CREATE FUNCTION tenantguard_audit._truncate_trigger() RETURNS trigger
+    LANGUAGE C SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_truncate_trigger';
+
+CREATE FUNCTION tenantguard.audit_table(rel regclass, exclude_columns name[] DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    bad name;
+    args text;
+BEGIN
+    IF rel IS NULL OR exclude_columns IS NULL THEN
+        RAISE EXCEPTION 'arguments of audit_table() must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = '42809';
+    END IF;
+    IF NOT tenantguard._invoker_owns(rel) THEN
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+    END IF;
+    SELECT x INTO bad FROM unnest(exclude_columns) x
+     WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                        WHERE a.attrelid = rel AND a.attname = x AND a.attnum > 0 AND NOT a.attisdropped)
+     LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', bad, rel USING ERRCODE = '42703';
+    END IF;
+    SELECT string_agg(quote_literal(x), ', ') INTO args FROM unnest(exclude_columns) x;
+    PERFORM tenantguard._guard_bypass(true);
+    IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = rel AND t.tgname = 'tenantguard_audit_row') THEN
+        EXECUTE format('DROP TRIGGER tenantguard_audit_row ON %s', rel);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = rel AND t.tgname = 'tenantguard_audit_truncate') THEN
+        EXECUTE format('DROP TRIGGER tenantguard_audit_truncate ON %s', rel);
+    END IF;
+    EXECUTE format('CREATE TRIGGER tenantguard_audit_row AFTER INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION tenantguard_audit._row_trigger(%s)', rel, coalesce(args, ''));
+    EXECUTE format('CREATE TRIGGER tenantguard_audit_truncate AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit._truncate_trigger()', rel);
+    PERFORM tenantguard._guard_bypass(false);
+    INSERT INTO tenantguard_audit.audited_tables (rel, exclude_columns) VALUES (rel, exclude_columns)
+    ON CONFLICT ON CONSTRAINT audited_tables_pkey
+    DO UPDATE SET exclude_columns = EXCLUDED.exclude_columns, audited_at = now(), audited_by = session_user;
+    PERFORM tenantguard_audit._record('policy', 'audit_table', rel::text, 'allow', NULL,
+                                      jsonb_build_object('exclude_columns', exclude_columns));
+END
+$$;
+
+CREATE FUNCTION tenantguard.unaudit_table(rel regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT tenantguard._invoker_owns(rel) THEN
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+    END IF;
+    PERFORM tenantguard._guard_bypass(true);
+    EXECUTE format('DROP TRIGGER IF EXISTS tenantguard_audit_row ON %s', rel);
+    EXECUTE format('DROP TRIGGER IF EXISTS tenantguard_audit_truncate ON %s', rel);
+    PERFORM tenantguard._guard_bypass(false);
+    DELETE FROM tenantguard_audit.audited_tables a WHERE a.rel = unaudit_table.rel;
+    PERFORM tenantguard_audit._record('policy', 'unaudit_table', rel::text);
+END
+$$;
+GRANT EXECUTE ON FUNCTION tenantguard.audit_table(regclass, name[]), tenantguard.unaudit_table(regclass) TO PUBLIC;
+
+-- Sealing and verification
+CREATE FUNCTION tenantguard_audit.seal() RETURNS bigint
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_seal_sql';
+COMMENT ON FUNCTION tenantguard_audit.seal() IS 'Seal committed events into a new signed block; returns the number of events sealed.';
+
+CREATE FUNCTION tenantguard_audit.verify(tenant uuid DEFAULT NULL,
+    OUT ok boolean, OUT events_checked bigint, OUT blocks_checked bigint,
+    OUT first_bad_event bigint, OUT problem text)
+    RETURNS SETOF record
+    LANGUAGE C STABLE SECURITY DEFINER ROWS 1
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_verify_sql';
+
+CREATE FUNCTION tenantguard_audit.public_key() RETURNS text
+    LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_public_key';
+
+CREATE FUNCTION tenantguard_audit._verify_chain_to(block_id bigint, block_hash bytea) RETURNS boolean
+    LANGUAGE C STABLE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tg_audit_verify_chain_to';
+
+CREATE FUNCTION tenantguard_audit.digest() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT jsonb_build_object(
+               'block_id', b.id,
+               'block_hash', encode(b.block_hash, 'hex'),
+               'signature', encode(b.signature, 'base64'),
+               'to_xid', b.to_xid::text,
+               'event_count', b.event_count,
+               'sealed_at', b.sealed_at,
+               'public_key', tenantguard_audit.public_key())
+      FROM tenantguard_audit.blocks b
+     ORDER BY b.id DESC
+     LIMIT 1
+$$;
+
+CREATE FUNCTION tenantguard_audit.verify_digest(digest jsonb) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    bid bigint;
+    bhash bytea;
+BEGIN
+    IF digest IS NULL THEN
+        RAISE EXCEPTION 'digest must not be null' USING ERRCODE = '22004';
+    END IF;
+    BEGIN
+        bid := (digest->>'block_id')::bigint;
+        bhash := decode(digest->>'block_hash', 'hex');
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'malformed audit digest' USING ERRCODE = '22023',
+            HINT = 'Pass a value returned by tenantguard_audit.digest().';
+    END;
+    IF bid IS NULL OR bhash IS NULL OR length(bhash) <> 32 THEN
+        RAISE EXCEPTION 'malformed audit digest' USING ERRCODE = '22023',
+            HINT = 'Pass a value returned by tenantguard_audit.digest().';
+    END IF;
+    RETURN tenantguard_audit._verify_chain_to(bid, bhash);
+END
+$$;
+
+REVOKE ALL ON FUNCTION tenantguard_audit.seal(), tenantguard_audit.verify(uuid),
+    tenantguard_audit.public_key(), tenantguard_audit._verify_chain_to(bigint, bytea),
+    tenantguard_audit.digest(), tenantguard_audit.verify_digest(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard_audit.seal(), tenantguard_audit.verify(uuid),
+    tenantguard_audit.public_key(), tenantguard_audit.digest(),
+    tenantguard_audit.verify_digest(jsonb) TO tenantguard_auditor, tenantguard_admin;
+
+-- Ready-made views for the common questions (they inherit the table's visibility).
+CREATE VIEW tenantguard_audit.auth_events WITH (security_invoker = true) AS
+    SELECT id, occurred_at, tenant_id, action, principal, db_user, decision, reason, client_addr, application_name, details
+      FROM tenantguard_audit.events WHERE category IN ('auth', 'context', 'enrollment');
+CREATE VIEW tenantguard_audit.data_changes WITH (security_invoker = true) AS
+    SELECT id, occurred_at, tenant_id, object, action, principal, db_user, old_row, new_row, txid
+      FROM tenantguard_audit.events WHERE category = 'data';
+CREATE VIEW tenantguard_audit.secret_access WITH (security_invoker = true) AS
+    SELECT id, occurred_at, tenant_id, action, object, principal, db_user, decision, reason, details
+      FROM tenantguard_audit.events WHERE category = 'secret';
+CREATE VIEW tenantguard_audit.policy_decisions WITH (security_invoker = true) AS
+    SELECT id, occurred_at, tenant_id, category, action, object, principal, db_user, decision, reason, details
+      FROM tenantguard_audit.events WHERE decision = 'deny' OR category = 'policy';
+CREATE VIEW tenantguard_audit.admin_changes WITH (security_invoker = true) AS
+    SELECT id, occurred_at, tenant_id, action, object, principal, db_user, details
+      FROM tenantguard_audit.events WHERE category IN ('admin', 'ddl', 'policy');
+GRANT SELECT ON tenantguard_audit.auth_events, tenantguard_audit.data_changes, tenantguard_audit.secret_access,
+    tenantguard_audit.policy_decisions, tenantguard_audit.admin_changes
+    TO tenantguard_auditor, tenantguard_app, tenantguard_admin;
+
+-- ---------------------------------------------------------------------------
 -- Encrypted secrets
 -- ---------------------------------------------------------------------------
 
@@ -807,9 +1104,9 @@ CREATE FUNCTION tenantguard.seal(plaintext text) RETURNS tenantguard.secret
 CREATE FUNCTION tenantguard.seal(plaintext bytea) RETURNS tenantguard.secret
     LANGUAGE C VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_seal_bytea';
 CREATE FUNCTION tenantguard.reveal(s tenantguard.secret) RETURNS text
-    LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_reveal_text';
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_reveal_text';
 CREATE FUNCTION tenantguard.reveal_bytea(s tenantguard.secret) RETURNS bytea
-    LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_reveal_bytea';
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_reveal_bytea';
 CREATE FUNCTION tenantguard.blind_index(value text, purpose text DEFAULT 'default') RETURNS bytea
     LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_blind_index_fn';
 CREATE FUNCTION tenantguard.secret_key_version(s tenantguard.secret) RETURNS integer
@@ -878,6 +1175,8 @@ BEGIN
         EXIT WHEN n = 0;
         done := done + n;
     END LOOP;
+    PERFORM tenantguard_audit._record('secret', 'reencrypt', rel::text || '.' || quote_ident(col), 'allow', NULL,
+                                      jsonb_build_object('rows', done, 'key_version', newest));
     RETURN done;
 END
 $$;
@@ -977,21 +1276,23 @@ BEGIN
      WHERE s.tenant_id = t AND s.scope = put_secret.scope AND s.name = put_secret.name;
     INSERT INTO tenantguard.vault (tenant_id, name, scope, value, version)
     VALUES (t, name, scope, tenantguard.seal(value), v);
+    PERFORM tenantguard_audit._record('secret', 'secret.write', format('vault:%s/%s@%s', scope, name, v));
     RETURN v;
 END
 $$;
 
 CREATE FUNCTION tenantguard.get_secret(name text, scope text DEFAULT 'default', version integer DEFAULT NULL)
     RETURNS text
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     t uuid := tenantguard._vault_tenant();
     sealed tenantguard.secret;
+    found_version integer;
 BEGIN
     PERFORM tenantguard._check_secret_name(name, scope);
-    SELECT s.value INTO sealed
+    SELECT s.value, s.version INTO sealed, found_version
       FROM tenantguard.vault s
      WHERE s.tenant_id = t AND s.scope = get_secret.scope AND s.name = get_secret.name
        AND (get_secret.version IS NULL OR s.version = get_secret.version)
@@ -1004,6 +1305,7 @@ BEGIN
         RAISE EXCEPTION 'version % of secret "%" does not exist in scope "%"', version, name, scope
             USING ERRCODE = '42704';
     END IF;
+    PERFORM tenantguard_audit._record('secret', 'secret.read', format('vault:%s/%s@%s', scope, name, found_version));
     RETURN tenantguard.reveal(sealed);
 END
 $$;
@@ -1027,7 +1329,7 @@ END
 $$;
 
 CREATE FUNCTION tenantguard.resolve_ref(ref text) RETURNS text
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -1059,6 +1361,8 @@ BEGIN
     IF n = 0 THEN
         RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
     END IF;
+    PERFORM tenantguard_audit._record('secret', 'secret.delete', format('vault:%s/%s', scope, name), 'allow', NULL,
+                                      jsonb_build_object('versions', n));
     RETURN n;
 END
 $$;

@@ -47,6 +47,25 @@ static bool tg_effective_valid = false;
 static Oid	tg_effective_session_user = InvalidOid;
 static Oid	tg_effective_outer_user = InvalidOid;
 
+/* Record a refused context entry; it survives the caller's rollback. */
+static void
+tg_refuse_entry(const pg_uuid_t *tenant, const char *action, const char *reason)
+{
+	TgAuditEvent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (tenant)
+	{
+		ev.has_tenant = true;
+		ev.tenant = *tenant;
+	}
+	ev.category = "context";
+	ev.action = action;
+	ev.decision = "deny";
+	ev.reason = reason;
+	tg_audit_refusal(&ev);
+}
+
 static const char *tg_enter_hint =
 "Enter a tenant first: tenantguard.set_tenant(tenant) for administrators, "
 "tenantguard.assume(token) or SET LOCAL tenantguard.context = '<signed token>' for applications, "
@@ -83,6 +102,7 @@ tg_context_check(char **newval, void **extra, GucSource source)
 		if (!(tg_internal_set || InitializingParallelWorker))
 		{
 			free(ex);
+			tg_refuse_entry(NULL, "context.set", "tenant context cannot be set directly");
 			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 			GUC_check_errmsg("tenant context cannot be set directly");
 			GUC_check_errhint("%s", tg_enter_hint);
@@ -102,6 +122,7 @@ tg_context_check(char **newval, void **extra, GucSource source)
 
 	/* Anything else must be a signed context token. */
 	free(ex);
+	tg_refuse_entry(NULL, "context.token", "invalid context token");
 	GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
 	GUC_check_errmsg("invalid context token");
 	GUC_check_errhint("tenantguard.context accepts only a valid signed context token.");
@@ -128,6 +149,7 @@ tg_mirror_check(char **newval, void **extra, GucSource source)
 {
 	if (source == PGC_S_DEFAULT || InitializingParallelWorker)
 		return true;
+	tg_refuse_entry(NULL, "context.set", "tenant context settings are read-only");
 	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 	GUC_check_errmsg("tenant context settings are read-only");
 	GUC_check_errhint("%s", tg_enter_hint);
@@ -291,11 +313,13 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 	switch (tg_lookup_tenant(tenant, &slug))
 	{
 		case TG_TENANT_UNKNOWN:
+			tg_refuse_entry(NULL, "context.enter", "tenant does not exist");
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("tenant %s does not exist", want)));
 			break;
 		case TG_TENANT_SUSPENDED:
+			tg_refuse_entry(tenant, "context.enter", "tenant is suspended");
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("tenant \"%s\" is suspended", slug ? slug : want),
@@ -312,6 +336,7 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 	{
 		char	   *name = GetUserNameFromId(binding.role, true);
 
+		tg_refuse_entry(tenant, "context.enter", "role is bound to another tenant");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" is bound to another tenant", name ? name : "?"),
@@ -320,11 +345,14 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 
 	if (tg_context_state && tg_context_state->has &&
 		memcmp(tg_context_state->value.tenant, tenant->data, UUID_LEN) != 0)
+	{
+		tg_refuse_entry(tenant, "context.enter", "tenant context is locked to another tenant");
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant context is locked to another tenant"),
 				 errhint("Call tenantguard.clear_context() first, or end the %s.",
 						 tg_context_state->value.scope == 'S' ? "session" : "transaction")));
+	}
 }
 
 /* Assign tenantguard.context from a validated value. */
@@ -382,6 +410,16 @@ tg_set_tenant(PG_FUNCTION_ARGS)
 	who = GetUserNameFromId(GetSessionUserId(), false);
 	snprintf(v.principal, sizeof(v.principal), "admin:%s", who);
 	tg_context_enter(&v, is_local);
+	{
+		TgAuditEvent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.category = "context";
+		ev.action = "set_tenant";
+		ev.decision = "allow";
+		ev.details_json = is_local ? "{\"scope\": \"transaction\"}" : "{\"scope\": \"session\"}";
+		tg_audit_record(&ev);
+	}
 	PG_RETURN_VOID();
 }
 

@@ -4,7 +4,15 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/relation.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_policy.h"
+#include "catalog/indexing.h"
+#include "utils/fmgroids.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -15,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/rls.h"
 
 #include "tenantguard.h"
@@ -56,6 +65,19 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 			continue;
 		if (!ereport_on_violation)
 			return false;
+		if (tg_audit_decisions != TG_AUDIT_DECISIONS_NONE)
+		{
+			TgAuditEvent ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.category = "policy";
+			ev.action = "access";
+			ev.decision = "deny";
+			ev.object = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+												   get_rel_name(rte->relid));
+			ev.reason = "no tenant context is set";
+			tg_audit_refusal(&ev);
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("no tenant context is set"),
@@ -72,6 +94,16 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 static void
 tg_refuse(const char *what, Oid relid)
 {
+	TgAuditEvent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.category = "ddl";
+	ev.action = what;
+	ev.decision = "deny";
+	ev.object = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid));
+	ev.reason = "refused by the tenantguard DDL guard";
+	tg_audit_refusal(&ev);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("cannot %s on protected table \"%s\"", what, get_rel_name(relid)),
@@ -79,6 +111,65 @@ tg_refuse(const char *what, Oid relid)
 			 errhint("Call tenantguard.unprotect('%s') first if isolation really must be removed.",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												get_rel_name(relid)))));
+}
+
+/* Does relid have a policy of that name? */
+static bool
+tg_has_policy(Oid relid, const char *name)
+{
+	Relation	rel = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&key[0], Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_policy_polname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(name));
+	scan = systable_beginscan(rel, PolicyPolrelidPolnameIndexId, true, NULL, 2, key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Is relid audited by audit_table() (has its row trigger)? */
+static bool
+tg_is_audited(Oid relid)
+{
+	Relation	rel;
+	bool		found = false;
+	int			i;
+
+	if (!OidIsValid(relid))
+		return false;
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return false;
+	if (rel->trigdesc)
+		for (i = 0; i < rel->trigdesc->numtriggers && !found; i++)
+			if (strcmp(rel->trigdesc->triggers[i].tgname, "tenantguard_audit_row") == 0)
+				found = true;
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
+static void
+tg_refuse_audit(const char *what, Oid relid)
+{
+	TgAuditEvent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.category = "ddl";
+	ev.action = what;
+	ev.decision = "deny";
+	ev.object = get_rel_name(relid);
+	ev.reason = "refused by the tenantguard DDL guard";
+	tg_audit_refusal(&ev);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("cannot %s of audited table \"%s\"", what, get_rel_name(relid)),
+			 errhint("Call tenantguard.unaudit_table() to stop auditing the table.")));
 }
 
 /* The protected relation named by rv, or InvalidOid. */
@@ -105,6 +196,17 @@ tg_guard_alter_table(AlterTableStmt *stmt)
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if ((cmd->subtype == AT_DisableTrig || cmd->subtype == AT_DisableTrigAll ||
+			 cmd->subtype == AT_DisableTrigUser) && !superuser())
+		{
+			Oid			r = RangeVarGetRelid(stmt->relation, NoLock, true);
+
+			if ((cmd->subtype != AT_DisableTrig ||
+				 (cmd->name && strncmp(cmd->name, "tenantguard_audit", 17) == 0)) &&
+				tg_is_audited(r))
+				tg_refuse_audit("disable the audit triggers", r);
+		}
 
 		if (cmd->subtype == AT_AttachPartition && stmt->objtype != OBJECT_INDEX)
 		{
@@ -201,6 +303,13 @@ tg_guard_utility(Node *parsetree)
 					if (OidIsValid(relid) && rs->subname && strcmp(rs->subname, col) == 0)
 						tg_refuse("rename the tenant column", relid);
 				}
+				else if (rs->renameType == OBJECT_TRIGGER && rs->subname && !superuser() &&
+						 strncmp(rs->subname, "tenantguard_audit", 17) == 0)
+				{
+					relid = RangeVarGetRelid(rs->relation, NoLock, true);
+					if (OidIsValid(relid))
+						tg_refuse_audit("rename the audit triggers", relid);
+				}
 				else if (rs->renameType == OBJECT_POLICY && rs->subname &&
 						 strcmp(rs->subname, TG_POLICY_NAME) == 0)
 				{
@@ -210,9 +319,41 @@ tg_guard_utility(Node *parsetree)
 				}
 				break;
 			}
+		case T_TruncateStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((TruncateStmt *) parsetree)->relations)
+				{
+					relid = tg_protected_relid((RangeVar *) lfirst(lc), NULL);
+					if (OidIsValid(relid) &&
+						check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+						tg_refuse("truncate (TRUNCATE ignores row level security)", relid);
+				}
+				break;
+			}
 		case T_DropStmt:
 			if (((DropStmt *) parsetree)->removeType == OBJECT_POLICY)
 				tg_guard_drop_policy((DropStmt *) parsetree);
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER && !superuser())
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((DropStmt *) parsetree)->objects)
+				{
+					List	   *names = (List *) lfirst(lc);
+					Oid			r;
+
+					if (list_length(names) < 2 ||
+						strncmp(strVal(llast(names)), "tenantguard_audit", 17) != 0)
+						continue;
+					r = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																			  list_length(names) - 1)),
+										 NoLock, true);
+					if (OidIsValid(r))
+						tg_refuse_audit("drop the audit triggers", r);
+				}
+			}
 			break;
 		case T_AlterPolicyStmt:
 			{
@@ -231,6 +372,10 @@ tg_guard_utility(Node *parsetree)
 				CreatePolicyStmt *ps = (CreatePolicyStmt *) parsetree;
 
 				relid = tg_protected_relid(ps->table, NULL);
+				/* pg_restore re-creates the isolation policy of a registered table */
+				if (OidIsValid(relid) && strcmp(ps->policy_name, TG_POLICY_NAME) == 0 &&
+					!tg_has_policy(relid, TG_POLICY_NAME))
+					break;
 				if (OidIsValid(relid) && ps->permissive)
 					ereport(ERROR,
 							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -254,7 +399,7 @@ tg_utility_reset_mirror(Node *parsetree)
 	if (!IsA(parsetree, VariableSetStmt))
 		return;
 	vs = (VariableSetStmt *) parsetree;
-	if (vs->kind != VAR_RESET || vs->name == NULL)
+	if ((vs->kind != VAR_RESET && vs->kind != VAR_SET_DEFAULT) || vs->name == NULL)
 		return;
 	if (strcmp(vs->name, "tenantguard.tenant") == 0 ||
 		strcmp(vs->name, "tenantguard.principal") == 0)
@@ -325,6 +470,17 @@ tg_guard_bypass(PG_FUNCTION_ARGS)
 	else if (tg_bypass > 0)
 		tg_bypass--;
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(tg_invoker_owns_schema);
+
+/* _invoker_owns_schema(name): does the role outside any SECURITY DEFINER own it? */
+Datum
+tg_invoker_owns_schema(PG_FUNCTION_ARGS)
+{
+	Oid			nsp = get_namespace_oid(NameStr(*PG_GETARG_NAME(0)), false);
+
+	PG_RETURN_BOOL(pg_namespace_ownercheck(nsp, GetOuterUserId()));
 }
 
 PG_FUNCTION_INFO_V1(tg_invoker_owns);

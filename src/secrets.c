@@ -199,6 +199,13 @@ tg_master_key(void)
 	return tg_mk;
 }
 
+/* The master key for other modules (the audit signing key is derived from it). */
+const uint8_t *
+tg_master_key_bytes(void)
+{
+	return tg_master_key();
+}
+
 static Oid
 tg_data_keys_relid(void)
 {
@@ -607,12 +614,39 @@ tg_open_bytes(bytea *s, tg_env_header *h, size_t *ptlen)
 	r = tg_env_open(tk, buf, len, pt, ptlen);
 	sodium_memzero(tk, sizeof(tk));
 	if (r != TG_ENV_OK)
+	{
+		TgAuditEvent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.category = "secret";
+		ev.action = "open";
+		ev.decision = "deny";
+		ev.reason = "secret failed authentication";
+		tg_audit_refusal(&ev);
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("secret failed authentication"),
 				 errdetail("The ciphertext was altered, or it was copied from another tenant's row.")));
+	}
 	pt[*ptlen] = '\0';
 	return pt;
+}
+
+/* Every reveal is audited (never with the value). */
+static void
+tg_audit_reveal(const tg_env_header *h, const char *as)
+{
+	TgAuditEvent ev;
+	char		details[64];
+
+	snprintf(details, sizeof(details), "{\"key_version\": %u, \"as\": \"%s\"}",
+			 (unsigned) h->key_version, as);
+	memset(&ev, 0, sizeof(ev));
+	ev.category = "secret";
+	ev.action = "reveal";
+	ev.decision = "allow";
+	ev.details_json = details;
+	tg_audit_record(&ev);
 }
 
 /*
@@ -626,10 +660,20 @@ tg_authorize_reveal(const uint8_t tenant[16])
 	const pg_uuid_t *current = tg_require_tenant();
 
 	if (sodium_memcmp(current->data, tenant, UUID_LEN) != 0)
+	{
+		TgAuditEvent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.category = "secret";
+		ev.action = "reveal";
+		ev.decision = "deny";
+		ev.reason = "secret belongs to another tenant";
+		tg_audit_refusal(&ev);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("secret belongs to another tenant"),
 				 errhint("A secret can only be revealed in the tenant that sealed it.")));
+	}
 }
 
 static Datum
@@ -686,6 +730,7 @@ tg_reveal_text(PG_FUNCTION_ARGS)
 	result = cstring_to_text_with_len((const char *) pt, (int) n);
 	sodium_memzero(pt, n);
 	pfree(pt);
+	tg_audit_reveal(&h, "text");
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -708,6 +753,7 @@ tg_reveal_bytea(PG_FUNCTION_ARGS)
 	memcpy(VARDATA(result), pt, n);
 	sodium_memzero(pt, n);
 	pfree(pt);
+	tg_audit_reveal(&h, "bytea");
 	PG_RETURN_BYTEA_P(result);
 }
 
@@ -792,7 +838,19 @@ PG_FUNCTION_INFO_V1(tg_rotate_data_key);
 Datum
 tg_rotate_data_key(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(tg_create_key('d', false));
+	int32		v = tg_create_key('d', false);
+	TgAuditEvent ev;
+	char		details[48];
+
+	snprintf(details, sizeof(details), "{\"key_version\": %d}", (int) v);
+	memset(&ev, 0, sizeof(ev));
+	ev.category = "secret";
+	ev.action = "key.rotate";
+	ev.decision = "allow";
+	ev.object = "data_keys";
+	ev.details_json = details;
+	tg_audit_record(&ev);
+	PG_RETURN_INT32(v);
 }
 
 PG_FUNCTION_INFO_V1(tg_newest_key_version_fn);
@@ -907,6 +965,19 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 		tg_forget_data_keys();
 	}
 	PG_END_TRY();
+	{
+		TgAuditEvent ev;
+		char		details[48];
+
+		snprintf(details, sizeof(details), "{\"keys\": %d}", rewrapped);
+		memset(&ev, 0, sizeof(ev));
+		ev.category = "secret";
+		ev.action = "key.rewrap";
+		ev.decision = "allow";
+		ev.object = "data_keys";
+		ev.details_json = details;
+		tg_audit_record(&ev);
+	}
 	PG_RETURN_INT32(rewrapped);
 }
 

@@ -14,6 +14,14 @@ PG_MODULE_MAGIC;
 bool		tg_require_context = true;
 bool		tg_ddl_guard = true;
 bool		tg_preloaded = false;
+int			tg_audit_decisions = TG_AUDIT_DECISIONS_DENY;
+
+static const struct config_enum_entry tg_audit_decision_options[] = {
+	{"none", TG_AUDIT_DECISIONS_NONE, false},
+	{"deny", TG_AUDIT_DECISIONS_DENY, false},
+	{"all", TG_AUDIT_DECISIONS_ALL, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -43,8 +51,19 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomEnumVariable("tenantguard.audit_decisions",
+							 "Which authorization decisions are written to the audit log.",
+							 "deny records refusals, all records every decision, none records none.",
+							 &tg_audit_decisions,
+							 TG_AUDIT_DECISIONS_DENY,
+							 tg_audit_decision_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	tg_context_define_settings();
 	tg_secrets_init();
+	tg_audit_worker_init();
 
 	MarkGUCPrefixReserved("tenantguard");
 

@@ -17,6 +17,11 @@
 extern bool tg_require_context;
 extern bool tg_ddl_guard;
 extern bool tg_preloaded;
+extern int	tg_audit_decisions;
+
+#define TG_AUDIT_DECISIONS_NONE 0
+#define TG_AUDIT_DECISIONS_DENY 1
+#define TG_AUDIT_DECISIONS_ALL 2
 
 /* The context in force for the current statement (context.c). */
 typedef struct TgEffectiveContext
@@ -59,6 +64,37 @@ extern TgTenantStatus tg_lookup_tenant(const pg_uuid_t *tenant, char **slug);
 
 /* secrets.c */
 extern void tg_secrets_init(void);
+extern const uint8_t *tg_master_key_bytes(void);
+
+/* One audit event; NULL fields are filled from the context and session. */
+typedef struct TgAuditEvent
+{
+	TimestampTz occurred_at;	/* 0 = now */
+	bool		has_tenant;		/* else the context's tenant, if any */
+	pg_uuid_t	tenant;
+	const char *category;
+	const char *action;
+	const char *object;
+	const char *decision;		/* allow | deny */
+	const char *reason;
+	const char *details_json;	/* a JSON object, or NULL for {} */
+	const char *principal;		/* NULL = the context's principal */
+	const char *db_user;		/* NULL = session user */
+	const char *client_addr;	/* NULL = this connection's */
+	const char *application_name;	/* NULL = this session's */
+	Datum		old_row;		/* jsonb or 0 */
+	Datum		new_row;		/* jsonb or 0 */
+} TgAuditEvent;
+
+/* audit.c */
+extern void tg_audit_record(const TgAuditEvent *ev);
+extern int64 tg_audit_seal(void);
+extern Datum tg_client_addr(bool *isnull);
+
+/* audit_worker.c */
+extern int	tg_audit_seal_interval;
+extern void tg_audit_worker_init(void);
+extern void tg_audit_refusal(const TgAuditEvent *ev);
 
 /* guard.c */
 extern void tg_guard_init(void);

@@ -1,0 +1,59 @@
+/*
+ * ledger.h — tamper evidence for audit events (pure C, libsodium).
+ *
+ *   event hash  = SHA-256("tenantguard-event-v1" || field_1 || ... || field_n)
+ *                 where a field is 0x00 (NULL) or 0x01 || u32be(len) || bytes
+ *   events root = SHA-256("tenantguard-root-v1" || event hash_1 || ...), events in id order
+ *   block hash  = SHA-256("tenantguard-block-v1" || be64(block id) || be64(from xid)
+ *                 || be64(to xid) || be64(event count) || events root || previous block hash)
+ *   signature   = Ed25519 over the block hash, with a key pair whose seed is
+ *                 BLAKE2b-256(key = master key, "tenantguard/audit-signing/v1")
+ */
+#ifndef TG_CORE_LEDGER_H
+#define TG_CORE_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <sodium.h>
+
+#define TG_HASH_LEN 32
+#define TG_SIG_LEN 64
+#define TG_SIGN_PK_LEN 32
+#define TG_SIGN_SK_LEN 64
+
+typedef struct tg_hash_field
+{
+	const uint8_t *data;
+	size_t		len;
+	bool		isnull;
+} tg_hash_field;
+
+void		tg_event_hash(const tg_hash_field *fields, int nfields, uint8_t out[TG_HASH_LEN]);
+
+typedef struct tg_root_state
+{
+	crypto_hash_sha256_state st;
+	int64_t		count;
+} tg_root_state;
+
+void		tg_root_init(tg_root_state *s);
+void		tg_root_add(tg_root_state *s, const uint8_t event_hash[TG_HASH_LEN]);
+void		tg_root_final(tg_root_state *s, uint8_t out[TG_HASH_LEN]);
+
+void		tg_block_hash(int64_t block_id, uint64_t from_xid, uint64_t to_xid, int64_t count,
+						  const uint8_t root[TG_HASH_LEN], const uint8_t prev[TG_HASH_LEN],
+						  uint8_t out[TG_HASH_LEN]);
+
+/* The audit signing key pair derived from the master key. */
+void		tg_ledger_keypair(const uint8_t master_key[32], uint8_t pk[TG_SIGN_PK_LEN],
+							  uint8_t sk[TG_SIGN_SK_LEN]);
+
+void		tg_ledger_sign(const uint8_t sk[TG_SIGN_SK_LEN], const uint8_t block_hash[TG_HASH_LEN],
+						   uint8_t sig[TG_SIG_LEN]);
+
+bool		tg_ledger_verify(const uint8_t pk[TG_SIGN_PK_LEN], const uint8_t block_hash[TG_HASH_LEN],
+							 const uint8_t sig[TG_SIG_LEN]);
+
+#endif
