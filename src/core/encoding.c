@@ -25,12 +25,22 @@ tg_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
 {
 	size_t		bin_len = 0;
 	const char *end = NULL;
+	size_t		i;
 
 	if (in == NULL || out == NULL)
 		return -1;
 	/* a single leftover character can never be valid */
 	if (len % 4 == 1)
 		return -1;
+	/* only the url-safe alphabet (libsodium 1.0.18 misreads bytes >= 0x80) */
+	for (i = 0; i < len; i++)
+	{
+		char		c = in[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return -1;
+	}
 	if (sodium_base642bin(out, outcap, in, len, NULL, &bin_len, &end,
 						  sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;

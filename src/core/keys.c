@@ -32,7 +32,7 @@ tg_key_id(const uint8_t key[TG_KEY_LEN], uint8_t out[TG_KEY_ID_LEN])
 					   sizeof(key_id_label) - 1, key, TG_KEY_LEN);
 }
 
-/* Associated data of a wrapped key: label, purpose and version. */
+/* Associated data of a wrapped key: purpose and version. */
 static void
 wrap_ad(char purpose, uint32_t version, uint8_t ad[5])
 {
@@ -66,7 +66,10 @@ tg_key_unwrap(const uint8_t kek[TG_KEY_LEN], char purpose, uint32_t version,
 	unsigned long long mlen = 0;
 
 	if (wrapped == NULL || len != TG_WRAPPED_LEN)
+	{
+		sodium_memzero(out, TG_KEY_LEN);
 		return false;
+	}
 	wrap_ad(purpose, version, ad);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL, wrapped + 24,
 												   len - 24, ad, sizeof(ad),

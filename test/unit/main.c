@@ -9,6 +9,10 @@ main(void)
 {
 	test_uuid_text();
 	test_context_value();
+	test_encoding();
+	test_envelope();
+	test_keys();
+	test_secret_ref();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

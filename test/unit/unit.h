@@ -20,5 +20,9 @@ extern int	unit_failed;
 
 void		test_uuid_text(void);
 void		test_context_value(void);
+void		test_encoding(void);
+void		test_envelope(void);
+void		test_keys(void);
+void		test_secret_ref(void);
 
 #endif
