@@ -1100,15 +1100,15 @@ CREATE TYPE tenantguard.secret (
 COMMENT ON TYPE tenantguard.secret IS 'A value sealed for one tenant (XChaCha20-Poly1305); text form tgs1:<base64url>.';
 
 CREATE FUNCTION tenantguard.seal(plaintext text) RETURNS tenantguard.secret
-    LANGUAGE C VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_seal_text';
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_seal_text';
 CREATE FUNCTION tenantguard.seal(plaintext bytea) RETURNS tenantguard.secret
-    LANGUAGE C VOLATILE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_seal_bytea';
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_seal_bytea';
 CREATE FUNCTION tenantguard.reveal(s tenantguard.secret) RETURNS text
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_reveal_text';
 CREATE FUNCTION tenantguard.reveal_bytea(s tenantguard.secret) RETURNS bytea
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_reveal_bytea';
 CREATE FUNCTION tenantguard.blind_index(value text, purpose text DEFAULT 'default') RETURNS bytea
-    LANGUAGE C STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_blind_index_fn';
+    LANGUAGE C STABLE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_blind_index_fn';
 CREATE FUNCTION tenantguard.secret_key_version(s tenantguard.secret) RETURNS integer
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_key_version';
 CREATE FUNCTION tenantguard.secret_tenant(s tenantguard.secret) RETURNS uuid

@@ -519,7 +519,8 @@ tg_secret_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type tenantguard.secret"),
-				 errdetail("The text after \"%s\" is not unpadded base64url.", TG_SECRET_PREFIX)));
+				 errdetail("The text after \"%s\" is not unpadded base64url.", TG_SECRET_PREFIX),
+				 errhint("Secrets are stored sealed: use tenantguard.seal(value) to encrypt a value.")));
 	tg_secret_check((const uint8_t *) VARDATA(result), (size_t) n, NULL);
 	SET_VARSIZE(result, VARHDRSZ + n);
 	PG_RETURN_BYTEA_P(result);
