@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# tenantguard — the guided tour (`make demo`).
+#
+# Starts a throwaway PostgreSQL 15 cluster with tenantguard preloaded, walks
+# through the features that are built today and shows every statement with its
+# output. Some steps are meant to fail (that is the point of them); the script
+# checks that they fail with the right error, and exits non-zero if any step
+# behaves differently from what the tour describes.
+#
+# Run it as root (the cluster then runs as the OS user postgres) or as the
+# user that owns the PostgreSQL binaries. It takes a few seconds.
+set -u
+cd "$(dirname "$0")/.."
+source test/cluster.sh
+
+unexpected=()
+steps=0
+
+# A short heading for each step.
+step() {
+  steps=$((steps + 1))
+  echo
+  echo "==============================================================================="
+  echo " $steps. $*"
+  echo "==============================================================================="
+}
+
+# A line of explanation.
+say() {
+  local line
+  for line in "$@"; do echo "   $line"; done
+}
+
+# Escape text for psql's \echo '...'.
+tg_echo_quote() {
+  local s=${1//\\/\\\\}
+  printf "%s" "${s//\'/\'\'}"
+}
+
+# sql USER [EXPECTED_ERROR...] <<'SQL' ... SQL
+# Shows each statement with a psql-like prompt, runs them in one psql session
+# as USER and shows the output. Without EXPECTED_ERROR arguments any error is
+# unexpected; with them, exactly those errors (matched as substrings, in order)
+# must occur.
+sql() {
+  local user=$1; shift
+  local expected=("$@")
+  local prompt cont script stmt="" line trimmed out rc stop=1
+  [ ${#expected[@]} -gt 0 ] && stop=0
+  if [ "$user" = postgres ]; then prompt="postgres=# "; else prompt="$user=> "; fi
+  cont=$(printf '%*s' ${#prompt} '')
+  script=$(mktemp)
+  {
+    while IFS= read -r line; do
+      trimmed="${line%"${line##*[![:space:]]}"}"
+      if [ -z "$stmt" ] && [ -z "$trimmed" ]; then
+        echo '\echo'
+        continue
+      fi
+      if [ -z "$stmt" ] && [[ "$trimmed" == --* ]]; then
+        echo "\\echo '$(tg_echo_quote "$cont$trimmed")'"
+        continue
+      fi
+      if [ -z "$stmt" ] && [[ "$trimmed" == \\* ]]; then
+        echo "\\echo '$(tg_echo_quote "$prompt$trimmed")'"
+        echo "$trimmed"
+        continue
+      fi
+      if [ -z "$stmt" ]; then
+        echo "\\echo '$(tg_echo_quote "$prompt$line")'"
+      else
+        echo "\\echo '$(tg_echo_quote "$cont$line")'"
+      fi
+      stmt+="$line"$'\n'
+      if [[ "$trimmed" == *\; ]]; then
+        printf '%s' "$stmt"
+        stmt=""
+      fi
+    done
+    [ -n "$stmt" ] && printf '%s' "$stmt"
+  } >"$script"
+  out=$(psql -X -d postgres -U "$user" -v ON_ERROR_STOP=$stop -v VERBOSITY=verbose \
+             -f "$script" 2>&1)
+  rc=$?
+  rm -f "$script"
+  out=$(printf '%s\n' "$out" | grep -v '^LOCATION: ' | sed -E 's/^psql:[^:]*:[0-9]+: //')
+  printf '%s\n' "$out" | sed 's/^/   /'
+
+  local errors
+  errors=$(printf '%s\n' "$out" | grep -E '^(ERROR|FATAL|PANIC):' || true)
+  if [ ${#expected[@]} -eq 0 ]; then
+    if [ $rc -ne 0 ] || [ -n "$errors" ]; then
+      unexpected+=("step $steps: unexpected error (as $user)")
+      echo "   !! unexpected error in this step"
+    fi
+    return
+  fi
+  local n_errors want i=0 ok=1
+  n_errors=$(printf '%s' "$errors" | grep -c '' || true)
+  if [ "$n_errors" -ne ${#expected[@]} ]; then
+    ok=0
+  else
+    while IFS= read -r line; do
+      want=${expected[$i]}
+      [[ "$line" == *"$want"* ]] || ok=0
+      i=$((i + 1))
+    done <<<"$errors"
+  fi
+  if [ $ok -eq 1 ]; then
+    echo "   -> refused as expected (${#expected[@]} error(s))"
+  else
+    local joined
+    joined=$(printf '"%s", ' "${expected[@]}")
+    unexpected+=("step $steps: expected error(s) ${joined%, } did not occur as described")
+    echo "   !! expected error(s) ${joined%, } did not occur as described"
+  fi
+}
+
+# check USER DESCRIPTION QUERY EXPECTED — a silent query whose one value must match.
+check() {
+  local user=$1 what=$2 query=$3 want=$4 got
+  got=$(psql -X -d postgres -U "$user" -tA -v ON_ERROR_STOP=1 -c "$query" 2>&1)
+  if [ "$got" = "$want" ]; then
+    echo "   -> check: $what"
+  else
+    unexpected+=("step $steps: check failed: $what (got '$got', wanted '$want')")
+    echo "   !! check failed: $what (got '$got', wanted '$want')"
+  fi
+}
+
+echo "tenantguard guided tour"
+echo "Starting a throwaway PostgreSQL 15 cluster with shared_preload_libraries = 'tenantguard' ..."
+tg_cluster_start || { echo "could not start the cluster" >&2; exit 1; }
+trap tg_cluster_stop EXIT
+echo "Cluster running on port $PGPORT (socket in $PGHOST); it is removed when the tour ends."
+
+step "Install the extension"
+say "tenantguard must be preloaded (it installs hooks); CREATE EXTENSION checks that." \
+    "It creates schema tenantguard and three NOLOGIN roles."
+sql postgres <<'SQL'
+CREATE EXTENSION tenantguard;
+SELECT rolname FROM pg_roles WHERE rolname LIKE 'tenantguard%' ORDER BY 1;
+SQL
+
+step "Two tenants"
+say "A tenant is a row in tenantguard.tenants, identified by a uuid, named by a slug."
+sql postgres <<'SQL'
+SELECT tenantguard.create_tenant('acme', 'Acme Corp');
+SELECT tenantguard.create_tenant('globex', 'Globex Inc');
+SELECT slug, name, status FROM tenantguard.tenants ORDER BY slug;
+SQL
+acme=$(psql -X -tA -U postgres -d postgres -c "SELECT tenantguard.tenant_id('acme')")
+globex=$(psql -X -tA -U postgres -d postgres -c "SELECT tenantguard.tenant_id('globex')")
+
+step "Protect a table with one call"
+say "protect() makes tenant_id NOT NULL with DEFAULT tenantguard.current_tenant()," \
+    "enables and forces row-level security and adds the policy tenantguard_isolation."
+sql postgres <<'SQL'
+CREATE TABLE notes (
+    tenant_id uuid NOT NULL,
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    body      text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+SELECT tenantguard.protect('notes');
+\d notes
+SELECT rel, tenant_column, protected_by FROM tenantguard.protected_tables WHERE rel = 'notes'::regclass;
+SQL
+
+step "Roles: a platform administrator and an application login bound to acme"
+say "platform_admin is an ordinary (non-superuser) member of tenantguard_admin." \
+    "app_acme is a member of tenantguard_app, bound to tenant acme with bind_role()." \
+    "Table privileges are granted as usual; isolation comes on top of them."
+sql postgres <<'SQL'
+CREATE ROLE platform_admin LOGIN IN ROLE tenantguard_admin;
+CREATE ROLE app_acme LOGIN IN ROLE tenantguard_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO tenantguard_admin, tenantguard_app;
+SELECT tenantguard.bind_role('app_acme', tenantguard.tenant_id('acme'));
+SQL
+
+step "The administrator enters each tenant and writes rows"
+say "set_tenant() enters a tenant for the current transaction (is_local defaults to true)." \
+    "tenant_id is filled in by its default: nobody types a tenant id."
+sql platform_admin <<'SQL'
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('acme'));
+SELECT tenant_slug, principal, role, scope FROM tenantguard.whoami();
+INSERT INTO notes (body)
+     VALUES ('acme: renew the support contract'), ('acme: invoice 1042 is paid');
+COMMIT;
+
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('globex'));
+INSERT INTO notes (body) VALUES ('globex: secret merger plans');
+SELECT tenant_id, id, body FROM notes ORDER BY id;
+COMMIT;
+SQL
+
+step "The context is locked within its scope"
+say "Inside a transaction that entered globex, switching to acme is refused."
+sql platform_admin "tenant context is locked to another tenant" <<'SQL'
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('globex'));
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('acme'));
+ROLLBACK;
+SQL
+
+step "The bound application role sees only its tenant, even after RESET ALL"
+say "app_acme never calls anything: its binding is the context." \
+    "RESET ALL and DISCARD ALL clear settings, not the binding."
+sql app_acme <<'SQL'
+SELECT tenant_slug, principal, role, scope FROM tenantguard.whoami();
+SELECT tenant_id, id, body FROM notes ORDER BY id;
+RESET ALL;
+DISCARD ALL;
+SELECT tenant_id, id, body FROM notes ORDER BY id;
+SQL
+check app_acme "app_acme sees 2 rows, all of them acme's" \
+  "SELECT count(*) || ' ' || bool_and(tenant_id = '$acme') FROM notes" "2 true"
+
+step "Spoofing the context fails"
+say "The context settings are read-only; tenantguard.context only takes values set by" \
+    "tenantguard itself (signed context tokens for applications are coming)." \
+    "Writing another tenant's id into a row is stopped by the policy's WITH CHECK."
+sql app_acme \
+    "tenant context settings are read-only" \
+    "invalid context token" \
+    "tenant context cannot be set directly" \
+    "new row violates row-level security policy" \
+    "new row violates row-level security policy" <<SQL
+SET tenantguard.tenant = '$globex';
+SELECT set_config('tenantguard.context', '$globex', false);
+SELECT set_config('tenantguard.context', 'tgctx1;$globex;S;0;admin;admin:postgres', false);
+INSERT INTO notes (tenant_id, body) VALUES ('$globex', 'smuggled into globex');
+UPDATE notes SET tenant_id = '$globex';
+SELECT tenant_slug, scope FROM tenantguard.whoami();
+SQL
+check app_acme "still in acme, still 2 rows" \
+  "SELECT count(*) || ' ' || bool_and(tenant_id = '$acme') FROM notes" "2 true"
+
+step "No context, no rows: an error that says what to do"
+say "platform_admin has not entered a tenant in this session." \
+    "(The hint also names entry paths that are coming: assume, resume, agent_login.)"
+sql platform_admin "no tenant context is set" <<'SQL'
+SELECT tenant_slug, scope FROM tenantguard.whoami();
+SELECT count(*) FROM notes;
+SQL
+
+step "The DDL guard"
+say "Even a superuser cannot quietly weaken a protected table: unprotect() is the way out" \
+    "(and tenantguard.ddl_guard = off the superuser-only emergency switch)."
+sql postgres \
+    "cannot disable row level security on protected table \"notes\"" \
+    "cannot drop policy tenantguard_isolation on protected table \"notes\"" \
+    "cannot add permissive policy \"everyone\" to protected table \"notes\"" <<'SQL'
+ALTER TABLE notes DISABLE ROW LEVEL SECURITY;
+DROP POLICY tenantguard_isolation ON notes;
+CREATE POLICY everyone ON notes USING (true);
+SQL
+
+step "The isolation report finds planted holes"
+say "A new table with a tenant_id that nobody protected, and a view created by a" \
+    "superuser without security_invoker: through it, app_acme reads globex's notes."
+sql postgres <<'SQL'
+CREATE TABLE invoices (tenant_id uuid NOT NULL, id bigint, amount numeric);
+CREATE VIEW all_notes AS SELECT tenant_id, id, body FROM notes;
+GRANT SELECT ON all_notes TO tenantguard_app;
+SQL
+sql app_acme <<'SQL'
+SELECT tenant_id, id, body FROM all_notes ORDER BY id;
+SQL
+check app_acme "the view leaks: app_acme sees 3 rows through it" \
+  "SELECT count(*) FROM all_notes" "3"
+sql platform_admin <<'SQL'
+\x on
+SELECT * FROM tenantguard.isolation_report();
+SQL
+check platform_admin "the report has 2 errors" \
+  "SELECT count(*) FROM tenantguard.isolation_report() WHERE severity = 'error'" "2"
+
+step "Fix the holes; the report is clean"
+sql postgres <<'SQL'
+SELECT tenantguard.protect('invoices');
+ALTER VIEW all_notes SET (security_invoker = on);
+SQL
+sql platform_admin <<'SQL'
+SELECT * FROM tenantguard.isolation_report();
+SQL
+sql app_acme <<'SQL'
+SELECT tenant_id, id, body FROM all_notes ORDER BY id;
+SQL
+check platform_admin "the report is empty" \
+  "SELECT count(*) FROM tenantguard.isolation_report()" "0"
+check app_acme "the view now shows app_acme only acme's 2 rows" \
+  "SELECT count(*) FROM all_notes" "2"
+
+echo
+echo "==============================================================================="
+if [ ${#unexpected[@]} -eq 0 ]; then
+  echo " Tour complete: $steps steps, everything behaved as described."
+  echo " Next: README.md, docs/concepts.md and docs/reference.md."
+  echo "==============================================================================="
+  exit 0
+fi
+echo " Tour finished with ${#unexpected[@]} unexpected result(s):"
+printf '   - %s\n' "${unexpected[@]}"
+echo "==============================================================================="
+exit 1
