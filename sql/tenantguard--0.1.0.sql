@@ -296,7 +296,8 @@ CREATE FUNCTION tenantguard._policy_expr(tenant_column name) RETURNS text
     AS $$ SELECT format('(%I = tenantguard.current_tenant())', tenant_column) $$;
 
 -- Protect one table (not its partitions); parent is set for partitions.
-CREATE FUNCTION tenantguard._protect_one(rel regclass, tenant_column name, create_index boolean, parent regclass)
+CREATE FUNCTION tenantguard._protect_one(rel regclass, tenant_column name, create_index boolean, parent regclass,
+                                         check_owner boolean DEFAULT true)
     RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -314,7 +315,7 @@ BEGIN
     IF cls.relkind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = '42809';
     END IF;
-    IF NOT tenantguard._invoker_owns(rel) THEN
+    IF check_owner AND NOT tenantguard._invoker_owns(rel) THEN
         RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
     END IF;
     SELECT a.attnum, a.atttypid, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
@@ -371,10 +372,12 @@ BEGIN
     PERFORM tenantguard._guard_bypass(false);
 END
 $$;
-REVOKE ALL ON FUNCTION tenantguard._protect_one(regclass, name, boolean, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenantguard._protect_one(regclass, name, boolean, regclass, boolean) FROM PUBLIC;
 
-CREATE FUNCTION tenantguard.protect(rel regclass, tenant_column name DEFAULT 'tenant_id',
-                                    create_index boolean DEFAULT true)
+-- Protect a table and all its partitions; check_owner is off only for
+-- tenantguard's own callers (new partitions, tables of a protected schema).
+CREATE FUNCTION tenantguard._protect_tree(rel regclass, tenant_column name, create_index boolean,
+                                          check_owner boolean)
     RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -388,7 +391,7 @@ BEGIN
     PERFORM tenantguard._protect_one(rel, tenant_column, create_index,
         (SELECT i.inhparent::regclass FROM pg_inherits i
            JOIN tenantguard.protected_registry r ON r.rel = i.inhparent
-          WHERE i.inhrelid = protect.rel));
+          WHERE i.inhrelid = _protect_tree.rel), check_owner);
     -- every partition, at every level
     FOR part IN
         WITH RECURSIVE tree(relid, parent) AS (
@@ -397,12 +400,20 @@ BEGIN
             SELECT i.inhrelid, i.inhparent FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid)
         SELECT relid::regclass AS relid, parent::regclass AS parent FROM tree
     LOOP
-        PERFORM tenantguard._protect_one(part.relid, tenant_column, create_index, part.parent);
+        PERFORM tenantguard._protect_one(part.relid, tenant_column, create_index, part.parent, check_owner);
     END LOOP;
     PERFORM tenantguard_audit._record('policy', 'protect', rel::text, 'allow', NULL,
                                       jsonb_build_object('tenant_column', tenant_column));
 END
 $$;
+REVOKE ALL ON FUNCTION tenantguard._protect_tree(regclass, name, boolean, boolean) FROM PUBLIC;
+
+CREATE FUNCTION tenantguard.protect(rel regclass, tenant_column name DEFAULT 'tenant_id',
+                                    create_index boolean DEFAULT true)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT tenantguard._protect_tree(rel, tenant_column, create_index, true) $$;
 COMMENT ON FUNCTION tenantguard.protect(regclass, name, boolean) IS 'Isolate a table by tenant: NOT NULL default, forced RLS, policy, index; partitions too.';
 
 CREATE FUNCTION tenantguard.unprotect(rel regclass) RETURNS void
@@ -507,7 +518,7 @@ BEGIN
            AND a.atttypid = 'uuid'::regtype
          ORDER BY c.relname
     LOOP
-        PERFORM tenantguard.protect(t.rel, tenant_column);
+        PERFORM tenantguard._protect_tree(t.rel, tenant_column, true, false);
         n := n + 1;
     END LOOP;
     RETURN n;
@@ -537,7 +548,7 @@ BEGIN
           FROM pg_inherits i JOIN tenantguard.protected_registry r ON r.rel = i.inhparent
          WHERE i.inhrelid = cmd.objid;
         IF FOUND THEN
-            PERFORM tenantguard.protect(cmd.objid::regclass, par.tenant_column);
+            PERFORM tenantguard._protect_tree(cmd.objid::regclass, par.tenant_column, true, false);
             CONTINUE;
         END IF;
         SELECT s.tenant_column INTO sch
@@ -546,7 +557,7 @@ BEGIN
           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.tenant_column AND NOT a.attisdropped
          WHERE c.oid = cmd.objid AND NOT c.relispartition AND a.atttypid = 'uuid'::regtype;
         IF FOUND THEN
-            PERFORM tenantguard.protect(cmd.objid::regclass, sch.tenant_column);
+            PERFORM tenantguard._protect_tree(cmd.objid::regclass, sch.tenant_column, true, false);
         END IF;
     END LOOP;
 END
@@ -641,6 +652,13 @@ findings AS (
       FROM pg_inherits i JOIN prot p ON p.relid = i.inhparent
      WHERE i.inhrelid NOT IN (SELECT relid FROM prot)
     UNION ALL
+    -- 2b. protected tables hanging under an unprotected parent
+    SELECT 'error', i.inhparent::regclass::text,
+           format('protected table %s is a child of this unprotected table (queries on the parent are refused, or would bypass its isolation)', p.rel),
+           format('SELECT tenantguard.protect(%L, %L);', i.inhparent::regclass::text, p.tenant_column)
+      FROM pg_inherits i JOIN prot p ON p.relid = i.inhrelid
+     WHERE i.inhparent NOT IN (SELECT relid FROM prot)
+    UNION ALL
     -- 3. row level security disabled or not forced
     SELECT 'error', p.rel::text, 'row level security is disabled',
            format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY;', p.rel)
@@ -697,9 +715,9 @@ findings AS (
                       AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
       JOIN prot p ON p.relid = d.refobjid
      WHERE v.relkind IN ('v', 'm')
-       AND (v.relkind = 'm' OR NOT coalesce(v.reloptions @> ARRAY['security_invoker=true']
-                                            OR v.reloptions @> ARRAY['security_invoker=on']
-                                            OR v.reloptions @> ARRAY['security_invoker=1'], false))
+       AND (v.relkind = 'm' OR NOT coalesce((SELECT o.option_value::boolean
+                                                 FROM pg_options_to_table(v.reloptions) o
+                                                WHERE o.option_name = 'security_invoker'), false))
      GROUP BY v.oid, o.rolsuper, o.rolbypassrls, o.rolname, p.rel
     UNION ALL
     -- 7. members of tenantguard_app that bypass isolation

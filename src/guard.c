@@ -9,10 +9,13 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
 #include "catalog/indexing.h"
 #include "utils/fmgroids.h"
+#include "catalog/heap.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -40,6 +43,36 @@ tg_guard_bypassed(void)
 	return tg_bypass > 0;
 }
 
+/*
+ * Reading an unprotected parent also reads its children, with the parent's
+ * policies only: a protected child must not be reached that way.
+ */
+static void
+tg_check_unprotected_parent(RangeTblEntry *rte)
+{
+	List	   *kids;
+	ListCell   *lc;
+	Oid			user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+
+	if (!has_subclass(rte->relid))
+		return;
+	kids = find_all_inheritors(rte->relid, NoLock, NULL);
+	foreach(lc, kids)
+	{
+		Oid			kid = lfirst_oid(lc);
+
+		if (kid != rte->relid && tg_is_protected(kid, NULL) &&
+			check_enable_rls(kid, user, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("protected table \"%s\" cannot be read through unprotected parent \"%s\"",
+							get_rel_name(kid), get_rel_name(rte->relid)),
+					 errdetail("A query on a parent applies only the parent's row level security."),
+					 errhint("Protect the parent too: tenantguard.protect('%s').",
+							 get_rel_name(rte->relid))));
+	}
+}
+
 /* Fail closed: a protected relation under RLS needs a tenant context. */
 static bool
 tg_check_perms(List *rangeTable, bool ereport_on_violation)
@@ -56,7 +89,14 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 		Oid			user;
 
-		if (rte->rtekind != RTE_RELATION || !tg_is_protected(rte->relid, NULL))
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (rte->inh && !tg_is_protected(rte->relid, NULL))
+		{
+			tg_check_unprotected_parent(rte);
+			continue;
+		}
+		if (!tg_is_protected(rte->relid, NULL))
 			continue;
 		if (tg_effective_context() != NULL)
 			return true;
@@ -186,6 +226,55 @@ tg_protected_relid(RangeVar *rv, char *tenant_column)
 	return relid;
 }
 
+/*
+ * Refuse a change to column `column` of the relation (or composite type)
+ * named by rv when it reaches the tenant column of a protected table:
+ * directly, through inheritance (unless ONLY), or through typed tables.
+ */
+static void
+tg_check_column_change(RangeVar *rv, ObjectType objtype, const char *column, const char *what)
+{
+	Oid			relid;
+	List	   *targets = NIL;
+	ListCell   *lc;
+
+	if (rv == NULL || column == NULL)
+		return;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	if (objtype == OBJECT_TYPE || get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE)
+	{
+		Oid			typid = get_rel_type_id(relid);
+		Relation	pgclass = table_open(RelationRelationId, AccessShareLock);
+		SysScanDesc scan = systable_beginscan(pgclass, InvalidOid, false, NULL, 0, NULL);
+		HeapTuple	tup;
+
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+
+			if (c->reloftype == typid)
+				targets = list_concat(targets, find_all_inheritors(c->oid, NoLock, NULL));
+		}
+		systable_endscan(scan);
+		table_close(pgclass, AccessShareLock);
+	}
+	else if (rv->inh)
+		targets = find_all_inheritors(relid, NoLock, NULL);
+	else
+		targets = list_make1_oid(relid);
+
+	foreach(lc, targets)
+	{
+		char		tcol[NAMEDATALEN];
+		Oid			target = lfirst_oid(lc);
+
+		if (tg_is_protected(target, tcol) && strcmp(tcol, column) == 0)
+			tg_refuse(what, target);
+	}
+}
+
 static void
 tg_guard_alter_table(AlterTableStmt *stmt)
 {
@@ -225,16 +314,8 @@ tg_guard_alter_table(AlterTableStmt *stmt)
 								 get_rel_name(child))));
 			continue;
 		}
-		if (!OidIsValid(relid))
-			continue;
 		switch (cmd->subtype)
 		{
-			case AT_DisableRowSecurity:
-				tg_refuse("disable row level security", relid);
-				break;
-			case AT_NoForceRowSecurity:
-				tg_refuse("stop forcing row level security", relid);
-				break;
 			case AT_DropColumn:
 			case AT_AlterColumnType:
 			case AT_DropNotNull:
@@ -244,8 +325,21 @@ tg_guard_alter_table(AlterTableStmt *stmt)
 			case AT_DropIdentity:
 			case AT_DropExpression:
 			case AT_CookedColumnDefault:
-				if (cmd->name && strcmp(cmd->name, col) == 0)
-					tg_refuse("alter or drop the tenant column", relid);
+				tg_check_column_change(stmt->relation, stmt->objtype, cmd->name,
+									   "alter or drop the tenant column");
+				break;
+			default:
+				break;
+		}
+		if (!OidIsValid(relid))
+			continue;
+		switch (cmd->subtype)
+		{
+			case AT_DisableRowSecurity:
+				tg_refuse("disable row level security", relid);
+				break;
+			case AT_NoForceRowSecurity:
+				tg_refuse("stop forcing row level security", relid);
 				break;
 			default:
 				break;
@@ -282,7 +376,6 @@ tg_guard_drop_policy(DropStmt *stmt)
 static void
 tg_guard_utility(Node *parsetree)
 {
-	char		col[NAMEDATALEN];
 	Oid			relid;
 
 	if (!tg_ddl_guard || tg_bypass > 0 || !tg_extension_present())
@@ -297,12 +390,10 @@ tg_guard_utility(Node *parsetree)
 			{
 				RenameStmt *rs = (RenameStmt *) parsetree;
 
-				if (rs->renameType == OBJECT_COLUMN)
-				{
-					relid = tg_protected_relid(rs->relation, col);
-					if (OidIsValid(relid) && rs->subname && strcmp(rs->subname, col) == 0)
-						tg_refuse("rename the tenant column", relid);
-				}
+				if (rs->renameType == OBJECT_COLUMN || rs->renameType == OBJECT_ATTRIBUTE)
+					tg_check_column_change(rs->relation,
+										   rs->renameType == OBJECT_ATTRIBUTE ? OBJECT_TYPE : OBJECT_TABLE,
+										   rs->subname, "rename the tenant column");
 				else if (rs->renameType == OBJECT_TRIGGER && rs->subname && !superuser() &&
 						 strncmp(rs->subname, "tenantguard_audit", 17) == 0)
 				{
@@ -321,14 +412,41 @@ tg_guard_utility(Node *parsetree)
 			}
 		case T_TruncateStmt:
 			{
+				TruncateStmt *ts = (TruncateStmt *) parsetree;
+				List	   *rels = NIL;
 				ListCell   *lc;
 
-				foreach(lc, ((TruncateStmt *) parsetree)->relations)
+				foreach(lc, ts->relations)
 				{
-					relid = tg_protected_relid((RangeVar *) lfirst(lc), NULL);
-					if (OidIsValid(relid) &&
-						check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-						tg_refuse("truncate (TRUNCATE ignores row level security)", relid);
+					RangeVar   *rv = (RangeVar *) lfirst(lc);
+					Oid			r = RangeVarGetRelid(rv, NoLock, true);
+
+					if (!OidIsValid(r))
+						continue;
+					if (rv->inh)
+						rels = list_concat_unique_oid(rels, find_all_inheritors(r, NoLock, NULL));
+					else
+						rels = list_append_unique_oid(rels, r);
+				}
+				if (ts->behavior == DROP_CASCADE)
+				{
+					List	   *more = rels;
+
+					while (more != NIL)
+					{
+						List	   *fks = heap_truncate_find_FKs(more);
+
+						more = list_difference_oid(fks, rels);
+						rels = list_concat_unique_oid(rels, more);
+					}
+				}
+				foreach(lc, rels)
+				{
+					Oid			r = lfirst_oid(lc);
+
+					if (tg_is_protected(r, NULL) &&
+						check_enable_rls(r, InvalidOid, true) == RLS_ENABLED)
+						tg_refuse("truncate (TRUNCATE ignores row level security)", r);
 				}
 				break;
 			}
