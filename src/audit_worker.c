@@ -288,6 +288,11 @@ tg_audit_db_worker_main(Datum arg)
 
 	if (seal)
 	{
+		const char *mk = GetConfigOption("tenantguard.master_key_file", true, false);
+
+		/* nothing to sign with: sealing waits until a master key is configured */
+		if (mk == NULL || mk[0] == '\0')
+			proc_exit(0);
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
