@@ -1205,6 +1205,8 @@ GRANT EXECUTE ON FUNCTION tenantguard.reencrypt(regclass, name, integer, bigint)
 
 -- ---------------------------------------------------------------------------
 -- Vault: secrets by reference
+-- The vault functions are SECURITY DEFINER so that they alone record their
+-- audit events; every statement in them filters on the current tenant.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION tenantguard._secret_name_valid(name text) RETURNS boolean
@@ -1279,7 +1281,7 @@ $$;
 
 CREATE FUNCTION tenantguard.put_secret(name text, value text, scope text DEFAULT 'default')
     RETURNS integer
-    LANGUAGE plpgsql VOLATILE STRICT
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -1301,7 +1303,7 @@ $$;
 
 CREATE FUNCTION tenantguard.get_secret(name text, scope text DEFAULT 'default', version integer DEFAULT NULL)
     RETURNS text
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -1329,7 +1331,7 @@ END
 $$;
 
 CREATE FUNCTION tenantguard.secret_ref(name text, scope text DEFAULT 'default') RETURNS text
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -1347,7 +1349,7 @@ END
 $$;
 
 CREATE FUNCTION tenantguard.resolve_ref(ref text) RETURNS text
-    LANGUAGE plpgsql VOLATILE STRICT
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -1365,7 +1367,7 @@ END
 $$;
 
 CREATE FUNCTION tenantguard.delete_secret(name text, scope text DEFAULT 'default') RETURNS integer
-    LANGUAGE plpgsql VOLATILE STRICT
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
