@@ -849,6 +849,15 @@ CREATE TABLE tenantguard_audit.blocks (
 );
 COMMENT ON TABLE tenantguard_audit.blocks IS 'Sealed blocks: events of a transaction id range, hash-chained and signed (Ed25519).';
 
+CREATE TABLE tenantguard_audit.signing_keys (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    first_block bigint NOT NULL,
+    public_key  bytea NOT NULL,
+    endorsement bytea,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenantguard_audit.signing_keys IS 'Ledger signing keys; each later key is endorsed by the one before (master key replacement).';
+
 CREATE TABLE tenantguard_audit.audited_tables (
     rel             regclass PRIMARY KEY,
     exclude_columns name[] NOT NULL DEFAULT '{}',
@@ -859,6 +868,7 @@ CREATE TABLE tenantguard_audit.audited_tables (
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.events', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.blocks', '');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.signing_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.audited_tables', '');
 
 CREATE FUNCTION tenantguard_audit._append_only() RETURNS trigger
@@ -872,6 +882,10 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON tenantguard_audit.blocks
     FOR EACH ROW EXECUTE FUNCTION tenantguard_audit._append_only();
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON tenantguard_audit.blocks
     FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit._append_only();
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON tenantguard_audit.signing_keys
+    FOR EACH ROW EXECUTE FUNCTION tenantguard_audit._append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON tenantguard_audit.signing_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit._append_only();
 
 -- Visibility: auditors read everything; inside a tenant, owner/admin/auditor
 -- roles read that tenant's events; everyone else reads nothing.
@@ -883,9 +897,11 @@ ALTER TABLE tenantguard_audit.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY auditor_reads_all ON tenantguard_audit.events FOR SELECT TO tenantguard_auditor USING (true);
 CREATE POLICY tenant_reads_own ON tenantguard_audit.events FOR SELECT TO PUBLIC
     USING (tenantguard_audit._can_read_tenant(tenant_id));
-REVOKE ALL ON tenantguard_audit.events, tenantguard_audit.blocks, tenantguard_audit.audited_tables FROM PUBLIC;
+REVOKE ALL ON tenantguard_audit.events, tenantguard_audit.blocks, tenantguard_audit.audited_tables,
+    tenantguard_audit.signing_keys FROM PUBLIC;
 GRANT SELECT ON tenantguard_audit.events TO tenantguard_auditor, tenantguard_app, tenantguard_admin;
-GRANT SELECT ON tenantguard_audit.blocks, tenantguard_audit.audited_tables TO tenantguard_auditor, tenantguard_admin;
+GRANT SELECT ON tenantguard_audit.blocks, tenantguard_audit.audited_tables, tenantguard_audit.signing_keys
+    TO tenantguard_auditor, tenantguard_admin;
 
 -- The one SQL entry point for tenantguard's own functions (not granted).
 CREATE FUNCTION tenantguard_audit._record(category text, action text, object text DEFAULT NULL,
@@ -1012,7 +1028,8 @@ CREATE FUNCTION tenantguard_audit.digest() RETURNS jsonb
                'to_xid', b.to_xid::text,
                'event_count', b.event_count,
                'sealed_at', b.sealed_at,
-               'public_key', tenantguard_audit.public_key())
+               'public_key', (SELECT encode(k.public_key, 'base64') FROM tenantguard_audit.signing_keys k
+                               WHERE k.first_block <= b.id ORDER BY k.id DESC LIMIT 1))
       FROM tenantguard_audit.blocks b
      ORDER BY b.id DESC
      LIMIT 1

@@ -16,6 +16,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
+#include "commands/extension.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -214,7 +215,7 @@ void
 tg_audit_record(const TgAuditEvent *ev)
 {
 	Oid			seqid;
-	Oid			relid = tg_events_relid(&seqid);
+	Oid			relid;
 	Relation	rel;
 	Datum		values[EV_NCOLS];
 	bool		nulls[EV_NCOLS];
@@ -226,6 +227,10 @@ tg_audit_record(const TgAuditEvent *ev)
 	const char *appname;
 	char	   *dbuser;
 
+	/* the extension script's own actions are not events: a restore brings its history */
+	if (creating_extension)
+		return;
+	relid = tg_events_relid(&seqid);
 	memset(nulls, 0, sizeof(nulls));
 	rel = table_open(relid, RowExclusiveLock);
 	tg_events_check_shape(rel);
@@ -731,6 +736,145 @@ tg_signing_keys(uint8_t pk[TG_SIGN_PK_LEN], uint8_t sk[TG_SIGN_SK_LEN])
 	tg_ledger_keypair(tg_master_key_bytes(), pk, sk);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Signing key history: a master key replacement endorses the next key
+ * ------------------------------------------------------------------------
+ */
+
+#define TG_MAX_SIGNING_KEYS 1024
+
+typedef struct TgSigningKey
+{
+	int64		first_block;
+	uint8_t		pk[TG_SIGN_PK_LEN];
+} TgSigningKey;
+
+/*
+ * Load the signing key history (inside SPI) and check that each key was
+ * endorsed by the one before it and that the newest is the current one.
+ * Returns the number of keys; *problem is set when the chain is broken.
+ */
+static int
+tg_load_signing_keys(TgSigningKey *keys, const uint8_t current[TG_SIGN_PK_LEN], char **problem)
+{
+	uint64		i;
+	int			n = 0;
+
+	*problem = NULL;
+	if (SPI_execute("SELECT first_block, public_key, endorsement FROM tenantguard_audit.signing_keys "
+					"ORDER BY id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read tenantguard_audit.signing_keys");
+	for (i = 0; i < SPI_processed && n < TG_MAX_SIGNING_KEYS; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		n1,
+					n2,
+					n3;
+		int64		first = DatumGetInt64(SPI_getbinval(t, d, 1, &n1));
+		bytea	   *pk = DatumGetByteaPP(SPI_getbinval(t, d, 2, &n2));
+		Datum		e = SPI_getbinval(t, d, 3, &n3);
+
+		if (n2 || VARSIZE_ANY_EXHDR(pk) != TG_SIGN_PK_LEN)
+		{
+			*problem = pstrdup("a ledger signing key is malformed");
+			continue;
+		}
+		keys[n].first_block = first;
+		memcpy(keys[n].pk, VARDATA_ANY(pk), TG_SIGN_PK_LEN);
+		if (n > 0)
+		{
+			bytea	   *sig = n3 ? NULL : DatumGetByteaPP(e);
+
+			if (sig == NULL || VARSIZE_ANY_EXHDR(sig) != TG_SIG_LEN ||
+				!tg_ledger_check_endorsement(keys[n - 1].pk, keys[n].pk,
+											 (const uint8_t *) VARDATA_ANY(sig)))
+				*problem = psprintf("ledger signing key %d is not endorsed by the key before it", n + 1);
+		}
+		n++;
+	}
+	if (n > 0 && *problem == NULL && memcmp(keys[n - 1].pk, current, TG_SIGN_PK_LEN) != 0)
+		*problem = pstrdup("the ledger's newest signing key does not belong to the configured master key");
+	return n;
+}
+
+/* The key that signs block_id: the newest key whose first block is not after it. */
+static const uint8_t *
+tg_key_for_block(const TgSigningKey *keys, int n, int64 block_id, const uint8_t current[TG_SIGN_PK_LEN])
+{
+	const uint8_t *pk = n == 0 ? current : keys[0].pk;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (keys[i].first_block <= block_id)
+			pk = keys[i].pk;
+	return pk;
+}
+
+/*
+ * After the master key was replaced (rewrap_keys), let the old signing key
+ * endorse the new one, effective from the next block.
+ */
+void
+tg_audit_rotate_signing_key(const uint8_t old_master_key[32])
+{
+	uint8_t		old_pk[TG_SIGN_PK_LEN],
+				old_sk[TG_SIGN_SK_LEN],
+				new_pk[TG_SIGN_PK_LEN],
+				new_sk[TG_SIGN_SK_LEN],
+				sig[TG_SIG_LEN];
+	bytea	   *latest;
+	bool		isnull;
+
+	if (!OidIsValid(get_namespace_oid(TG_AUDIT_SCHEMA, true)))
+		return;
+	tg_ledger_keypair(old_master_key, old_pk, old_sk);
+	tg_signing_keys(new_pk, new_sk);
+	sodium_memzero(new_sk, sizeof(new_sk));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("LOCK TABLE tenantguard_audit.blocks IN EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
+		SPI_execute("SELECT public_key FROM tenantguard_audit.signing_keys ORDER BY id DESC LIMIT 1",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read tenantguard_audit.signing_keys");
+	if (SPI_processed == 0)
+	{
+		/* nothing was ever sealed: the new key simply starts the ledger */
+		SPI_finish();
+		sodium_memzero(old_sk, sizeof(old_sk));
+		return;
+	}
+	latest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (VARSIZE_ANY_EXHDR(latest) == TG_SIGN_PK_LEN && memcmp(VARDATA_ANY(latest), new_pk, TG_SIGN_PK_LEN) == 0)
+	{
+		SPI_finish();
+		sodium_memzero(old_sk, sizeof(old_sk));
+		return;
+	}
+	if (VARSIZE_ANY_EXHDR(latest) != TG_SIGN_PK_LEN || memcmp(VARDATA_ANY(latest), old_pk, TG_SIGN_PK_LEN) != 0)
+	{
+		sodium_memzero(old_sk, sizeof(old_sk));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the old master key does not match the audit ledger's signing key")));
+	}
+	tg_ledger_endorse(old_sk, new_pk, sig);
+	sodium_memzero(old_sk, sizeof(old_sk));
+	{
+		Oid			types[2] = {BYTEAOID, BYTEAOID};
+		Datum		vals[2];
+
+		vals[0] = PointerGetDatum(tg_bytea(new_pk, TG_SIGN_PK_LEN));
+		vals[1] = PointerGetDatum(tg_bytea(sig, TG_SIG_LEN));
+		if (SPI_execute_with_args("INSERT INTO tenantguard_audit.signing_keys (first_block, public_key, endorsement) "
+								  "SELECT coalesce(max(id), 0) + 1, $1, $2 FROM tenantguard_audit.blocks",
+								  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store the new ledger signing key");
+	}
+	SPI_finish();
+}
+
 /* Recompute the hash of an event row read with SPI (columns in table order). */
 static bool
 tg_event_row_ok(HeapTuple tup, TupleDesc desc, uint8_t hash[TG_HASH_LEN], int64 *id)
@@ -784,6 +928,28 @@ tg_audit_seal(void)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("LOCK TABLE tenantguard_audit.blocks IN EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock tenantguard_audit.blocks");
+	{
+		TgSigningKey *keys = palloc(sizeof(TgSigningKey) * TG_MAX_SIGNING_KEYS);
+		char	   *problem;
+		int			nkeys = tg_load_signing_keys(keys, pk, &problem);
+
+		if (problem)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot seal audit events: %s", problem),
+					 errhint("After replacing the master key file, run tenantguard.rewrap_keys('<old key file>').")));
+		if (nkeys == 0)
+		{
+			Oid			types[1] = {BYTEAOID};
+			Datum		vals[1];
+
+			vals[0] = PointerGetDatum(tg_bytea(pk, TG_SIGN_PK_LEN));
+			if (SPI_execute_with_args("INSERT INTO tenantguard_audit.signing_keys (first_block, public_key) "
+									  "SELECT coalesce(max(id), 0) + 1, $1 FROM tenantguard_audit.blocks",
+									  1, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not store the ledger signing key");
+		}
+	}
 	if (SPI_execute("SELECT id, to_xid, block_hash FROM tenantguard_audit.blocks ORDER BY id DESC LIMIT 1",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read tenantguard_audit.blocks");
@@ -972,11 +1138,18 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 				b;
 	int64		dummy;
 
+	TgSigningKey *keys = palloc(sizeof(TgSigningKey) * TG_MAX_SIGNING_KEYS);
+	int			nkeys;
+	char	   *key_problem;
+
 	memset(r, 0, sizeof(*r));
 	r->ok = true;
 	memset(prev, 0, sizeof(prev));
 	tg_signing_keys(pk, sk);
 	sodium_memzero(sk, sizeof(sk));
+	nkeys = tg_load_signing_keys(keys, pk, &key_problem);
+	if (key_problem)
+		tg_verify_fail(r, 0, key_problem);
 
 	if (SPI_execute("SELECT id, from_xid, to_xid, event_count, events_root, prev_hash, block_hash, signature, first_event "
 					"FROM tenantguard_audit.blocks ORDER BY id", true, 0) != SPI_OK_SELECT)
@@ -1028,7 +1201,7 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 			tg_verify_fail(r, first, psprintf("block %lld does not match its hash", (long long) id));
 		sig = DatumGetByteaPP(sigd);
 		if (VARSIZE_ANY_EXHDR(sig) != TG_SIG_LEN ||
-			!tg_ledger_verify(pk, bh, (const uint8_t *) VARDATA_ANY(sig)))
+			!tg_ledger_verify(tg_key_for_block(keys, nkeys, id, pk), bh, (const uint8_t *) VARDATA_ANY(sig)))
 			tg_verify_fail(r, first, psprintf("signature of block %lld is not valid", (long long) id));
 		/* continue the chain with the recomputed hash, so one break is reported once */
 		memcpy(prev, bh, TG_HASH_LEN);

@@ -286,13 +286,15 @@ tg_guard_alter_table(AlterTableStmt *stmt)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
+		/* disabling, or firing only on replicas, silences the audit triggers */
 		if ((cmd->subtype == AT_DisableTrig || cmd->subtype == AT_DisableTrigAll ||
-			 cmd->subtype == AT_DisableTrigUser) && !superuser())
+			 cmd->subtype == AT_DisableTrigUser || cmd->subtype == AT_EnableReplicaTrig) &&
+			!superuser())
 		{
 			Oid			r = RangeVarGetRelid(stmt->relation, NoLock, true);
+			bool		named = (cmd->subtype == AT_DisableTrig || cmd->subtype == AT_EnableReplicaTrig);
 
-			if ((cmd->subtype != AT_DisableTrig ||
-				 (cmd->name && strncmp(cmd->name, "tenantguard_audit", 17) == 0)) &&
+			if ((!named || (cmd->name && strncmp(cmd->name, "tenantguard_audit", 17) == 0)) &&
 				tg_is_audited(r))
 				tg_refuse_audit("disable the audit triggers", r);
 		}
@@ -407,6 +409,18 @@ tg_guard_utility(Node *parsetree)
 					relid = tg_protected_relid(rs->relation, NULL);
 					if (OidIsValid(relid))
 						tg_refuse("rename policy " TG_POLICY_NAME, relid);
+				}
+				break;
+			}
+		case T_CreateTrigStmt:
+			{
+				CreateTrigStmt *ct = (CreateTrigStmt *) parsetree;
+
+				if (ct->trigname && strncmp(ct->trigname, "tenantguard_audit", 17) == 0 && !superuser())
+				{
+					relid = RangeVarGetRelid(ct->relation, NoLock, true);
+					if (OidIsValid(relid))
+						tg_refuse_audit("create or replace the audit triggers", relid);
 				}
 				break;
 			}

@@ -161,7 +161,8 @@ tg_read_key_file(const char *path, const char *setting, uint8_t out[TG_KEY_LEN])
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("master key file \"%s\" named by %s is accessible by other users", path, setting),
-				 errhint("Run chmod 600 on the file; it must be readable by the server's OS user only.")));
+				 errhint("Run chmod 600 on the file named by %s; it must be readable by the server's OS user only.",
+						 setting)));
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -959,6 +960,8 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 			}
 		}
 		SPI_finish();
+		/* the audit ledger's signing key follows the master key */
+		tg_audit_rotate_signing_key(old_mk);
 	}
 	PG_FINALLY();
 	{

@@ -90,6 +90,7 @@ typedef struct TgAuditEvent
 extern void tg_audit_record(const TgAuditEvent *ev);
 extern int64 tg_audit_seal(void);
 extern Datum tg_client_addr(bool *isnull);
+extern void tg_audit_rotate_signing_key(const uint8_t old_master_key[32]);
 
 /* audit_worker.c */
 extern int	tg_audit_seal_interval;

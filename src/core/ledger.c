@@ -119,3 +119,32 @@ tg_ledger_verify(const uint8_t pk[TG_SIGN_PK_LEN], const uint8_t block_hash[TG_H
 {
 	return crypto_sign_verify_detached(sig, block_hash, TG_HASH_LEN, pk) == 0;
 }
+
+static const char endorse_label[] = "tenantguard-ledger-key-v1";
+
+static void
+endorsement_message(const uint8_t new_pk[TG_SIGN_PK_LEN], uint8_t msg[sizeof(endorse_label) - 1 + TG_SIGN_PK_LEN])
+{
+	memcpy(msg, endorse_label, sizeof(endorse_label) - 1);
+	memcpy(msg + sizeof(endorse_label) - 1, new_pk, TG_SIGN_PK_LEN);
+}
+
+void
+tg_ledger_endorse(const uint8_t old_sk[TG_SIGN_SK_LEN], const uint8_t new_pk[TG_SIGN_PK_LEN],
+				  uint8_t sig[TG_SIG_LEN])
+{
+	uint8_t		msg[sizeof(endorse_label) - 1 + TG_SIGN_PK_LEN];
+
+	endorsement_message(new_pk, msg);
+	crypto_sign_detached(sig, NULL, msg, sizeof(msg), old_sk);
+}
+
+bool
+tg_ledger_check_endorsement(const uint8_t old_pk[TG_SIGN_PK_LEN], const uint8_t new_pk[TG_SIGN_PK_LEN],
+							const uint8_t sig[TG_SIG_LEN])
+{
+	uint8_t		msg[sizeof(endorse_label) - 1 + TG_SIGN_PK_LEN];
+
+	endorsement_message(new_pk, msg);
+	return crypto_sign_verify_detached(sig, msg, sizeof(msg), old_pk) == 0;
+}

@@ -8,6 +8,8 @@
  *                 || be64(to xid) || be64(event count) || events root || previous block hash)
  *   signature   = Ed25519 over the block hash, with a key pair whose seed is
  *                 BLAKE2b-256(key = master key, "tenantguard/audit-signing/v1")
+ *   endorsement = Ed25519 by the previous signing key over
+ *                 "tenantguard-ledger-key-v1" || next public key
  */
 #ifndef TG_CORE_LEDGER_H
 #define TG_CORE_LEDGER_H
@@ -55,5 +57,16 @@ void		tg_ledger_sign(const uint8_t sk[TG_SIGN_SK_LEN], const uint8_t block_hash[
 
 bool		tg_ledger_verify(const uint8_t pk[TG_SIGN_PK_LEN], const uint8_t block_hash[TG_HASH_LEN],
 							 const uint8_t sig[TG_SIG_LEN]);
+
+/*
+ * When the master key is replaced, the old signing key endorses the new one:
+ * Ed25519 over "tenantguard-ledger-key-v1" || new public key.
+ */
+void		tg_ledger_endorse(const uint8_t old_sk[TG_SIGN_SK_LEN], const uint8_t new_pk[TG_SIGN_PK_LEN],
+							  uint8_t sig[TG_SIG_LEN]);
+
+bool		tg_ledger_check_endorsement(const uint8_t old_pk[TG_SIGN_PK_LEN],
+										const uint8_t new_pk[TG_SIGN_PK_LEN],
+										const uint8_t sig[TG_SIG_LEN]);
 
 #endif

@@ -6,8 +6,8 @@
 # dumped with pg_dump -Fc and restored with pg_restore into a fresh database
 # of the same cluster (same master key). In the restored database: the
 # values reveal in the right tenant (and only there), blind indexes still
-# match, the vault works, the tenants, role bindings, protected-table registry
-# and isolation all survive (isolation_report() is empty). A ciphertext taken
+# match, the vault works, the tenants, role bindings, protected-table registry,
+# isolation (isolation_report() is empty) and the audit events all survive. A ciphertext taken
 # into an unrelated database, even one with a tenant of the same id, does not
 # open there. COPY TO STDOUT / FROM STDIN (text and binary) as superuser
 # round-trips secret columns; COPY cannot smuggle a plaintext into one.
@@ -17,6 +17,17 @@ set -u
 cd "$(dirname "$0")/../.."
 TG_SUITE=secrets_dump
 source test/suites/lib/checks.sh
+# remember failed checks, to list them again just before the result line
+# (run-all.sh shows only the tail of a suite's output)
+TG_FAILED_NAMES=()
+eval "tg_fail_orig() $(declare -f tg_fail | tail -n +2)"
+tg_fail() { TG_FAILED_NAMES+=("$1"); tg_fail_orig "$@"; }
+list_failed() {
+  local f
+  [ "${#TG_FAILED_NAMES[@]}" -gt 0 ] || return 0
+  echo "# failed checks:"
+  for f in "${TG_FAILED_NAMES[@]}"; do echo "#   $f"; done
+}
 
 SRC=tg_suite_secrets_dump_src
 DST=tg_suite_secrets_dump_dst
@@ -41,7 +52,7 @@ cleanup() {
   dropall
   [ -n "$T" ] && rm -rf "$T"
 }
-trap 'cleanup; tg_suite_finish' EXIT
+trap 'cleanup; list_failed; tg_suite_finish' EXIT
 
 T=$(mktemp -d /tmp/tenantguard-secrets-dump-XXXXXX)
 dropall
@@ -128,6 +139,7 @@ tg_check_eq "source: isolation_report() is empty" "$(as "$SRC" postgres "SELECT 
 KEYS_SRC=$(as "$SRC" postgres "SELECT string_agg(purpose || version || ':' || master_key_id, ',' ORDER BY purpose, version) FROM tenantguard.key_versions")
 
 # --- pg_dump -Fc / pg_restore ----------------------------------------------------------
+EVENTS_SRC=$(as "$SRC" postgres "SELECT count(*) || ':' || coalesce(max(id), 0) FROM tenantguard_audit.events")
 dump_out=$(pg_dump -Fc -d "$SRC" -f "$T/src.dump" 2>&1)
 tg_check_eq "pg_dump -Fc of the source database succeeds" "$?:$dump_out" "0:"
 tg_check_lacks "the dump does not contain a plaintext value" "$(strings "$T/src.dump")" "a-key-1"
@@ -148,6 +160,8 @@ tg_check_eq "restored: the isolation policy exists on the table" \
   "$(as "$DST" postgres "SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname = 'tenantguard_isolation'")" "1"
 report=$(as "$DST" postgres "SELECT severity || ' ' || object || ': ' || finding FROM tenantguard.isolation_report()")
 tg_check_eq "restored: isolation_report() is empty" "$report" ""
+tg_check_eq "restored: the audit events of the source survive (count:max id)" \
+  "$(as "$DST" postgres "SELECT count(*) || ':' || coalesce(max(id), 0) FROM tenantguard_audit.events WHERE id <= ${EVENTS_SRC#*:}")" "$EVENTS_SRC"
 
 tg_check_eq "restored: tenant A's values reveal in A" "$(as "$DST" "$ADMIN" "$REVEAL_A")" "$WANT_A"
 tg_check_eq "restored: tenant B's values reveal in B" "$(as "$DST" "$ADMIN" "$REVEAL_B")" "$WANT_B"

@@ -12,13 +12,25 @@
 # Part 2: the master key file is replaced: reveal fails with 55000 ("wrapped
 #         by a different master key"); rewrap_keys() with a wrong, missing or
 #         loose old key fails with 55000 and changes nothing; with the right
-#         old key it rewraps every key, and every value reveals again; then
-#         the same back to the original key.
+#         old key it rewraps every key, and every value reveals again (and
+#         the audit ledger, signed with a key derived from the master key,
+#         still verifies); then the same back to the original key.
 # No error text and no server log line contains any key's hex.
 set -u
 cd "$(dirname "$0")/../.."
 TG_SUITE=secrets_keys
 source test/suites/lib/checks.sh
+# remember failed checks, to list them again just before the result line
+# (run-all.sh shows only the tail of a suite's output)
+TG_FAILED_NAMES=()
+eval "tg_fail_orig() $(declare -f tg_fail | tail -n +2)"
+tg_fail() { TG_FAILED_NAMES+=("$1"); tg_fail_orig "$@"; }
+list_failed() {
+  local f
+  [ "${#TG_FAILED_NAMES[@]}" -gt 0 ] || return 0
+  echo "# failed checks:"
+  for f in "${TG_FAILED_NAMES[@]}"; do echo "#   $f"; done
+}
 
 DB=tg_suite_secrets_keys
 T=
@@ -73,7 +85,7 @@ cleanup() {
   q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
   [ -n "$T" ] && rm -rf "$T"
 }
-trap 'cleanup; tg_suite_finish' EXIT
+trap 'cleanup; list_failed; tg_suite_finish' EXIT
 
 # --- the original setting, the log, key files ----------------------------------
 orig=$(q -F '|' -c "SELECT setting, coalesce(sourcefile, '') FROM pg_settings WHERE name = 'tenantguard.master_key_file'")
@@ -212,6 +224,11 @@ tg_check_eq "back on the original key file everything reveals again" "$(printf '
 # =============================================================================
 # Part 2: a new master key file, and rewrap_keys()
 # =============================================================================
+# the audit ledger is signed with a key derived from the master key: seal a
+# block under the original key, it must still verify after the replacement
+out=$(run "SELECT tenantguard_audit.seal() >= 0; SELECT ok FROM tenantguard_audit.verify()")
+tg_check_eq "(a ledger block sealed under the original master key verifies)" "$out" "t
+t"
 set_key_file "$T/new.key" || tg_fail "point the setting at the new key"
 out=$(run "$REVEAL")
 tg_check_eq "new master key: reveal fails with 55000" "$(tg_sqlstate "$out")" "55000"
@@ -247,6 +264,8 @@ out=$(run "$SEAL")
 tg_check_contains "after rewrap new values can be sealed" "$out" "sealed:true"
 out=$(run "SELECT 'n=' || tenantguard.rewrap_keys('$ORIG_FILE')")
 tg_check_eq "a second rewrap_keys() has nothing left to do" "$out" "n=0"
+out=$(run "SELECT ok::text || coalesce(' ' || problem, '') FROM tenantguard_audit.verify()")
+tg_check_eq "after the master key replacement and rewrap the audit ledger still verifies" "$out" "true"
 
 # back to the original key: the old key no longer opens, until rewrapped back
 set_key_file "$ORIG_FILE" || tg_fail "point the setting back at the original key"
