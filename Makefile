@@ -36,10 +36,16 @@ demo: prereqs
 	@$(MAKE) -s install >/dev/null
 	@bash test/demo.sh
 
+# Benchmarks (not part of make test): isolation, secrets, audit; each reports ratios
+# against baselines measured in the same run. BENCH=isolation|secrets|audit picks one.
+BENCH ?= isolation secrets audit
 bench: prereqs
 	@$(MAKE) -s all
 	@$(MAKE) -s install >/dev/null
-	@bash test/bench/run.sh
+	@for b in $(BENCH); do \
+		case $$b in isolation) f=test/bench/run.sh ;; *) f=test/bench/$$b.sh ;; esac; \
+		echo "== benchmark: $$b"; bash $$f || exit 1; \
+	done
 
 ifneq ($(shell command -v $(PG_CONFIG) 2>/dev/null),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -49,5 +55,8 @@ all install installcheck clean:
 	@echo "pg_config not found: run 'make test' or 'make demo' (they install prerequisites), or install postgresql-server-dev-15" >&2
 	@exit 1
 endif
+
+# every object depends on every header (the headers are few and shared)
+$(OBJS): $(wildcard src/*.h src/core/*.h)
 
 EXTRA_CLEAN = test/results test/unit/*.o test/unit/run_unit

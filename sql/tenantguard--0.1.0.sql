@@ -94,6 +94,7 @@ REVOKE ALL ON tenantguard.tenants, tenantguard.role_bindings,
     tenantguard.protected_registry, tenantguard.protected_schemas FROM PUBLIC;
 GRANT SELECT ON tenantguard.tenants, tenantguard.role_bindings,
     tenantguard.protected_registry, tenantguard.protected_schemas TO tenantguard_admin;
+GRANT SELECT ON tenantguard.tenants TO tenantguard_auditor;
 
 CREATE VIEW tenantguard.protected_tables AS
     SELECT rel, tenant_column, protected_at, protected_by
@@ -1024,11 +1025,11 @@ CREATE FUNCTION tenantguard_audit.digest() RETURNS jsonb
     SELECT jsonb_build_object(
                'block_id', b.id,
                'block_hash', encode(b.block_hash, 'hex'),
-               'signature', encode(b.signature, 'base64'),
+               'signature', translate(encode(b.signature, 'base64'), E'\n', ''),
                'to_xid', b.to_xid::text,
                'event_count', b.event_count,
                'sealed_at', b.sealed_at,
-               'public_key', (SELECT encode(k.public_key, 'base64') FROM tenantguard_audit.signing_keys k
+               'public_key', (SELECT translate(encode(k.public_key, 'base64'), E'\n', '') FROM tenantguard_audit.signing_keys k
                                WHERE k.first_block <= b.id ORDER BY k.id DESC LIMIT 1))
       FROM tenantguard_audit.blocks b
      ORDER BY b.id DESC
@@ -1067,6 +1068,26 @@ REVOKE ALL ON FUNCTION tenantguard_audit.seal(), tenantguard_audit.verify(uuid),
 GRANT EXECUTE ON FUNCTION tenantguard_audit.seal(), tenantguard_audit.verify(uuid),
     tenantguard_audit.public_key(), tenantguard_audit.digest(),
     tenantguard_audit.verify_digest(jsonb) TO tenantguard_auditor, tenantguard_admin;
+
+-- After a restore into a cluster whose transaction counter is behind the
+-- ledger, advance the counter past the newest block (one transaction per id).
+CREATE PROCEDURE tenantguard_audit.catch_up()
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    target xid8;
+BEGIN
+    SELECT max(b.to_xid) INTO target FROM tenantguard_audit.blocks b;
+    IF target IS NULL THEN
+        RETURN;
+    END IF;
+    WHILE pg_catalog.pg_current_xact_id() < target LOOP
+        COMMIT;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON PROCEDURE tenantguard_audit.catch_up() FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE tenantguard_audit.catch_up() TO tenantguard_admin;
 
 -- Ready-made views for the common questions (they inherit the table's visibility).
 CREATE VIEW tenantguard_audit.auth_events WITH (security_invoker = true) AS
@@ -1248,7 +1269,21 @@ COMMENT ON TABLE tenantguard.vault IS 'Sealed secrets by name and version, isola
 SELECT tenantguard.protect('tenantguard.vault');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard.vault', '');
 REVOKE ALL ON tenantguard.vault FROM PUBLIC;
-GRANT SELECT, INSERT, DELETE ON tenantguard.vault TO tenantguard_app, tenantguard_admin;
+GRANT SELECT ON tenantguard.vault TO tenantguard_app, tenantguard_admin;
+
+-- The last version ever used per secret name: a version number is never
+-- reused, even after delete_secret(), so an old reference never resolves to
+-- a newer value.
+CREATE TABLE tenantguard.vault_versions (
+    tenant_id    uuid NOT NULL,
+    scope        text NOT NULL,
+    name         text NOT NULL,
+    last_version integer NOT NULL,
+    PRIMARY KEY (tenant_id, scope, name)
+);
+SELECT tenantguard.protect('tenantguard.vault_versions');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard.vault_versions', '');
+REVOKE ALL ON tenantguard.vault_versions FROM PUBLIC;
 
 CREATE VIEW tenantguard.secrets WITH (security_invoker = true) AS
     SELECT tenant_id, scope, name,
@@ -1308,9 +1343,10 @@ BEGIN
     PERFORM tenantguard._check_secret_name(name, scope);
     -- one writer per (tenant, scope, name) at a time, so versions never collide
     PERFORM pg_advisory_xact_lock(hashtextextended('tenantguard.vault/' || t::text || '/' || scope || '/' || name, 0));
-    SELECT coalesce(max(s.version), 0) + 1 INTO v
-      FROM tenantguard.vault s
-     WHERE s.tenant_id = t AND s.scope = put_secret.scope AND s.name = put_secret.name;
+    INSERT INTO tenantguard.vault_versions AS vv (tenant_id, scope, name, last_version)
+    VALUES (t, scope, name, 1)
+    ON CONFLICT ON CONSTRAINT vault_versions_pkey DO UPDATE SET last_version = vv.last_version + 1
+    RETURNING vv.last_version INTO v;
     INSERT INTO tenantguard.vault (tenant_id, name, scope, value, version)
     VALUES (t, name, scope, tenantguard.seal(value), v);
     PERFORM tenantguard_audit._record('secret', 'secret.write', format('vault:%s/%s@%s', scope, name, v));

@@ -13,6 +13,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
@@ -210,8 +211,11 @@ tg_jsonb_from_cstring(const char *json)
 /*
  * Record an event in the current transaction. Fields left NULL in ev are
  * taken from the tenant context (tenant, principal) and the session.
+ * In a read-only transaction the event goes through the ledger worker
+ * instead; on a standby, which cannot store it, it goes to the server log.
+ * Returns true when the event was written in the current transaction.
  */
-void
+bool
 tg_audit_record(const TgAuditEvent *ev)
 {
 	Oid			seqid;
@@ -229,7 +233,20 @@ tg_audit_record(const TgAuditEvent *ev)
 
 	/* the extension script's own actions are not events: a restore brings its history */
 	if (creating_extension)
-		return;
+		return false;
+	if (RecoveryInProgress())
+	{
+		ereport(LOG,
+				(errmsg("tenantguard audit event on a standby (not stored): category=%s action=%s object=%s decision=%s",
+						ev->category, ev->action, ev->object ? ev->object : "",
+						ev->decision ? ev->decision : "")));
+		return false;
+	}
+	if (XactReadOnly)
+	{
+		tg_audit_refusal(ev);
+		return false;
+	}
 	relid = tg_events_relid(&seqid);
 	memset(nulls, 0, sizeof(nulls));
 	rel = table_open(relid, RowExclusiveLock);
@@ -244,7 +261,7 @@ tg_audit_record(const TgAuditEvent *ev)
 		*u = ev->tenant;
 		values[EV_TENANT_ID] = UUIDPGetDatum(u);
 	}
-	else if (ctx)
+	else if (ctx && !ev->no_tenant)
 	{
 		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 
@@ -298,6 +315,7 @@ tg_audit_record(const TgAuditEvent *ev)
 	heap_freetuple(tup);
 	table_close(rel, RowExclusiveLock);
 	CommandCounterIncrement();
+	return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -763,7 +781,7 @@ tg_load_signing_keys(TgSigningKey *keys, const uint8_t current[TG_SIGN_PK_LEN], 
 
 	*problem = NULL;
 	if (SPI_execute("SELECT first_block, public_key, endorsement FROM tenantguard_audit.signing_keys "
-					"ORDER BY id", true, 0) != SPI_OK_SELECT)
+					"ORDER BY id", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read tenantguard_audit.signing_keys");
 	for (i = 0; i < SPI_processed && n < TG_MAX_SIGNING_KEYS; i++)
 	{
@@ -950,8 +968,9 @@ tg_audit_seal(void)
 				elog(ERROR, "could not store the ledger signing key");
 		}
 	}
+	/* not read-only: after waiting for the lock, see the block a concurrent sealer committed */
 	if (SPI_execute("SELECT id, to_xid, block_hash FROM tenantguard_audit.blocks ORDER BY id DESC LIMIT 1",
-					true, 1) != SPI_OK_SELECT)
+					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read tenantguard_audit.blocks");
 	if (SPI_processed == 1)
 	{
@@ -964,7 +983,7 @@ tg_audit_seal(void)
 		if (VARSIZE_ANY_EXHDR(h) == TG_HASH_LEN)
 			memcpy(prev_hash, VARDATA_ANY(h), TG_HASH_LEN);
 	}
-	if (SPI_execute("SELECT pg_snapshot_xmin(pg_current_snapshot())", true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute("SELECT pg_snapshot_xmin(pg_current_snapshot())", false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read the transaction horizon");
 	{
@@ -972,6 +991,13 @@ tg_audit_seal(void)
 
 		horizon = DatumGetUInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	if (horizon < from_xid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the transaction counter is behind the audit ledger"),
+				 errdetail("The newest block ends at transaction %llu; this cluster is at %llu (restored into a new cluster?).",
+						   (unsigned long long) from_xid, (unsigned long long) horizon),
+				 errhint("Run CALL tenantguard_audit.catch_up(); right after a restore, before new events are written.")));
 	if (horizon <= from_xid)
 	{
 		SPI_finish();
@@ -984,7 +1010,7 @@ tg_audit_seal(void)
 				 tg_events_cols);
 	args[0] = UInt64GetDatum(from_xid);
 	args[1] = UInt64GetDatum(horizon);
-	portal = SPI_cursor_open_with_args(NULL, q, 2, argtypes, args, NULL, true, 0);
+	portal = SPI_cursor_open_with_args(NULL, q, 2, argtypes, args, NULL, false, 0);
 	for (;;)
 	{
 		uint64		i;

@@ -167,7 +167,7 @@ tg_audit_refusal(const TgAuditEvent *ev)
 		slot->has_tenant = true;
 		slot->tenant = ev->tenant;
 	}
-	else if (ctx)
+	else if (ctx && !ev->no_tenant)
 	{
 		slot->has_tenant = true;
 		slot->tenant = ctx->tenant;
@@ -271,6 +271,8 @@ tg_audit_db_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("tenantguard ledger");
+	/* never queue behind a session's locks: the launcher serves every database */
+	SetConfigOption("lock_timeout", "2000", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -428,16 +430,32 @@ tg_audit_launcher_main(Datum arg)
 			MemoryContextReset(cxt);
 			if (seal_due)
 				last_seal = now;
-			/* refusals of databases that no longer exist */
-			if (!seal_due && tg_queue_has(InvalidOid))
+			/*
+			 * Refusals of databases that no longer exist. Only events queued
+			 * before a fresh look at pg_database are candidates: their
+			 * database existed when they were queued, so if it is not listed
+			 * now it is gone.
+			 */
+			if (tg_queue_has(InvalidOid))
 			{
+				bool		candidate[TG_QUEUE_SLOTS];
+				List	   *now_dbs;
 				int			i;
 
+				LWLockAcquire(tg_shared->lock, LW_SHARED);
+				for (i = 0; i < TG_QUEUE_SLOTS; i++)
+					candidate[i] = tg_shared->slots[i].used;
+				LWLockRelease(tg_shared->lock);
+				old = MemoryContextSwitchTo(cxt);
+				now_dbs = tg_database_list();
 				LWLockAcquire(tg_shared->lock, LW_EXCLUSIVE);
 				for (i = 0; i < TG_QUEUE_SLOTS; i++)
-					if (tg_shared->slots[i].used && !list_member_oid(dbs, tg_shared->slots[i].dboid))
+					if (candidate[i] && tg_shared->slots[i].used &&
+						!list_member_oid(now_dbs, tg_shared->slots[i].dboid))
 						tg_shared->slots[i].used = false;
 				LWLockRelease(tg_shared->lock);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(cxt);
 			}
 		}
 		timeout_ms = tg_audit_seal_interval > 0 ? Min(tg_audit_seal_interval * 1000L, 1000L) : 1000L;

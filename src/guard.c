@@ -203,7 +203,8 @@ tg_refuse_audit(const char *what, Oid relid)
 	ev.category = "ddl";
 	ev.action = what;
 	ev.decision = "deny";
-	ev.object = get_rel_name(relid);
+	ev.object = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid));
 	ev.reason = "refused by the tenantguard DDL guard";
 	tg_audit_refusal(&ev);
 	ereport(ERROR,

@@ -18,6 +18,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid_d.h"
 #include "catalog/pg_type_d.h"
@@ -634,6 +635,107 @@ tg_open_bytes(bytea *s, tg_env_header *h, size_t *ptlen)
 	return pt;
 }
 
+/*
+ * Reveals recorded in the current transaction, per subtransaction, so that a
+ * rollback cannot erase the fact that plaintext was handed out: an aborted
+ * (sub)transaction's reveals are re-recorded as one summary event through
+ * the ledger worker.
+ */
+typedef struct TgRevealTally
+{
+	SubTransactionId subid;
+	pg_uuid_t	tenant;
+	int64		count;
+} TgRevealTally;
+
+#define TG_MAX_TALLIES 64
+static TgRevealTally tg_tallies[TG_MAX_TALLIES];
+static int	tg_n_tallies = 0;
+static bool tg_tally_callbacks = false;
+
+static void
+tg_tally_flush(SubTransactionId subid, bool all)
+{
+	int			i,
+				j = 0;
+
+	for (i = 0; i < tg_n_tallies; i++)
+	{
+		TgRevealTally *t = &tg_tallies[i];
+
+		if (all || t->subid == subid)
+		{
+			TgAuditEvent ev;
+			char		details[96];
+
+			snprintf(details, sizeof(details), "{\"reveals\": %lld, \"rolled_back\": true}",
+					 (long long) t->count);
+			memset(&ev, 0, sizeof(ev));
+			ev.has_tenant = true;
+			ev.tenant = t->tenant;
+			ev.category = "secret";
+			ev.action = "reveal";
+			ev.decision = "allow";
+			ev.reason = "transaction rolled back after revealing";
+			ev.details_json = details;
+			tg_audit_refusal(&ev);
+		}
+		else
+			tg_tallies[j++] = *t;
+	}
+	tg_n_tallies = j;
+}
+
+static void
+tg_tally_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		tg_tally_flush(InvalidSubTransactionId, true);
+	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE ||
+			 event == XACT_EVENT_PARALLEL_COMMIT)
+		tg_n_tallies = 0;
+}
+
+static void
+tg_tally_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	int			i;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		tg_tally_flush(mySubid, false);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		for (i = 0; i < tg_n_tallies; i++)
+			if (tg_tallies[i].subid == mySubid)
+				tg_tallies[i].subid = parentSubid;
+}
+
+static void
+tg_tally_reveal(const uint8_t tenant[16])
+{
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	int			i;
+
+	if (!tg_tally_callbacks)
+	{
+		RegisterXactCallback(tg_tally_xact_callback, NULL);
+		RegisterSubXactCallback(tg_tally_subxact_callback, NULL);
+		tg_tally_callbacks = true;
+	}
+	for (i = 0; i < tg_n_tallies; i++)
+		if (tg_tallies[i].subid == subid && memcmp(tg_tallies[i].tenant.data, tenant, UUID_LEN) == 0)
+		{
+			tg_tallies[i].count++;
+			return;
+		}
+	if (tg_n_tallies == TG_MAX_TALLIES)
+		return;					/* 64 tenant/savepoint pairs in one transaction: stop tallying */
+	tg_tallies[tg_n_tallies].subid = subid;
+	memcpy(tg_tallies[tg_n_tallies].tenant.data, tenant, UUID_LEN);
+	tg_tallies[tg_n_tallies].count = 1;
+	tg_n_tallies++;
+}
+
 /* Every reveal is audited (never with the value). */
 static void
 tg_audit_reveal(const tg_env_header *h, const char *as)
@@ -648,7 +750,8 @@ tg_audit_reveal(const tg_env_header *h, const char *as)
 	ev.action = "reveal";
 	ev.decision = "allow";
 	ev.details_json = details;
-	tg_audit_record(&ev);
+	if (tg_audit_record(&ev))
+		tg_tally_reveal(h->tenant);
 }
 
 /*
@@ -848,6 +951,7 @@ tg_rotate_data_key(PG_FUNCTION_ARGS)
 	memset(&ev, 0, sizeof(ev));
 	ev.category = "secret";
 	ev.action = "key.rotate";
+	ev.no_tenant = true;
 	ev.decision = "allow";
 	ev.object = "data_keys";
 	ev.details_json = details;
@@ -977,6 +1081,7 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 		memset(&ev, 0, sizeof(ev));
 		ev.category = "secret";
 		ev.action = "key.rewrap";
+		ev.no_tenant = true;
 		ev.decision = "allow";
 		ev.object = "data_keys";
 		ev.details_json = details;

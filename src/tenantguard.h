@@ -71,6 +71,7 @@ typedef struct TgAuditEvent
 {
 	TimestampTz occurred_at;	/* 0 = now */
 	bool		has_tenant;		/* else the context's tenant, if any */
+	bool		no_tenant;		/* concerns no single tenant: leave tenant_id NULL */
 	pg_uuid_t	tenant;
 	const char *category;
 	const char *action;
@@ -87,7 +88,7 @@ typedef struct TgAuditEvent
 } TgAuditEvent;
 
 /* audit.c */
-extern void tg_audit_record(const TgAuditEvent *ev);
+extern bool tg_audit_record(const TgAuditEvent *ev);
 extern int64 tg_audit_seal(void);
 extern Datum tg_client_addr(bool *isnull);
 extern void tg_audit_rotate_signing_key(const uint8_t old_master_key[32]);

@@ -14,6 +14,8 @@ packages=(
   libtap-parser-sourcehandler-pgtap-perl
   pgbouncer
   postgresql-15-pgaudit
+  openssl
+  python3
 )
 
 missing=()

@@ -15,7 +15,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(108);
+SELECT plan(109);
 
 -- ---------------------------------------------------------------------------
 -- Fixture
@@ -171,7 +171,7 @@ SELECT throws_ok($$SELECT tenantguard.put_secret('has space', 'v')$$, '22023', '
 SELECT throws_ok($$SELECT tenantguard.put_secret('x', 'v', 'a/b')$$, '22023', 'invalid secret scope', 'an invalid scope: "invalid secret scope"');
 SELECT is((SELECT count(*)::int FROM tenantguard.vault WHERE name = 'ok-name'), 0, 'nothing was stored by the refused calls');
 SELECT throws_ok($$INSERT INTO tenantguard.vault (name, scope, value, version) VALUES ('bad name', 'default', tenantguard.seal('v'::text), 1)$$,
-    '23514', NULL, 'a direct INSERT with an invalid name is refused by the table''s check (23514)');
+    '42501', NULL, 'applications cannot write the vault table directly, only through the audited functions (42501)');
 
 -- ---------------------------------------------------------------------------
 -- 3. The secrets view: metadata only, current tenant only
@@ -194,8 +194,8 @@ SELECT is((SELECT count(*)::int FROM tenantguard.secrets s
 -- 4. The vault table is isolated per tenant
 -- ---------------------------------------------------------------------------
 SELECT is((SELECT count(*)::int FROM tenantguard.vault WHERE tenant_id = :'globex'), 0, 'Acme sees none of Globex''s vault rows');
-SELECT is(tg71.affected(format('DELETE FROM tenantguard.vault WHERE tenant_id = %L', :'globex')), 0,
-    'Acme cannot delete Globex''s vault rows');
+SELECT throws_ok(format('DELETE FROM tenantguard.vault WHERE tenant_id = %L', :'globex'), '42501', NULL,
+    'Acme cannot delete Globex''s vault rows (no direct writes at all; 42501)');
 SELECT throws_ok(format($$INSERT INTO tenantguard.vault (tenant_id, name, scope, value, version)
                           VALUES (%L, 'planted', 'default', tenantguard.seal('x'::text), 1)$$, :'globex'), '42501', NULL,
     'Acme cannot insert a vault row into Globex (42501)');
@@ -204,10 +204,12 @@ SELECT throws_ok($$UPDATE tenantguard.vault SET version = version + 10$$, '42501
 RESET ROLE;
 
 -- The ciphertext of Globex's secret, planted by Acme in Acme's own vault.
+-- Applications cannot write the vault table; someone with write access to it plants the copy.
 SELECT value::text AS globex_ct FROM tenantguard.vault WHERE tenant_id = :'globex' AND name = 'globex.only' \gset
+SELECT lives_ok(format($$INSERT INTO tenantguard.vault (tenant_id, name, scope, value, version) VALUES (%L, 'stolen', 'default', %L, 1)$$,
+                       :'acme', :'globex_ct'),
+    'a copied Globex ciphertext is planted in Acme''s vault ...');
 SET ROLE tg71_app;
-SELECT lives_ok(format($$INSERT INTO tenantguard.vault (name, scope, value, version) VALUES ('stolen', 'default', %L, 1)$$, :'globex_ct'),
-    'Acme can plant a copied Globex ciphertext in its own vault ...');
 SELECT throws_ok($$SELECT tenantguard.get_secret('stolen')$$, '42501', 'secret belongs to another tenant',
     '... but get_secret() refuses to reveal it (42501)');
 SELECT throws_ok(format('SELECT tenantguard.resolve_ref(%L)', tenantguard.secret_ref('stolen')), '42501', 'secret belongs to another tenant',
@@ -260,7 +262,9 @@ SELECT throws_ok($$SELECT tenantguard.resolve_ref('tgref:acme/default/db.passwor
 SELECT throws_ok($$SELECT tenantguard.delete_secret('db.password')$$, '42704', NULL, 'deleting again fails with 42704');
 SELECT is(tenantguard.get_secret('db.password', 'staging'), 'acme-staging-pw', 'the same name in another scope survives');
 SELECT is((SELECT count(*)::int FROM tenantguard.secrets WHERE name = 'db.password'), 1, 'the secrets view lists only the staging entry');
-SELECT is(tenantguard.put_secret('db.password', 'acme-pw-new'), 1, 'a secret stored again after delete starts at version 1');
+SELECT is(tenantguard.put_secret('db.password', 'acme-pw-new'), 5, 'a secret stored again after delete continues after its last version (5): versions are never reused');
+SELECT throws_ok($$SELECT tenantguard.resolve_ref('tgref:acme/default/db.password@1')$$, '42704', NULL,
+    'so a reference to a deleted version never resolves to a newer value (42704)');
 RESET ROLE;
 SET ROLE tg71_gapp;
 SELECT is(tenantguard.get_secret('db.password'), 'globex-pw-1', 'Acme''s delete did not touch Globex''s secret of the same name');

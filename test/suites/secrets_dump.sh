@@ -153,9 +153,9 @@ tg_check_eq "restored: the tenants survive" \
   "$(as "$DST" postgres "SELECT string_agg(slug || '=' || id, ',' ORDER BY slug) FROM tenantguard.tenants")" "dump-a=$A,dump-b=$B"
 tg_check_eq "restored: the same wrapped keys, under the same master key" \
   "$(as "$DST" postgres "SELECT string_agg(purpose || version || ':' || master_key_id, ',' ORDER BY purpose, version) FROM tenantguard.key_versions")" "$KEYS_SRC"
-tg_check_eq "restored: the protected-table registry lists the table and the vault" \
+tg_check_eq "restored: the protected-table registry lists the table and the vault tables" \
   "$(as "$DST" postgres "SELECT string_agg(rel::text || ':' || tenant_column, ',' ORDER BY rel::text) FROM tenantguard.protected_tables")" \
-  "accounts:tenant_id,tenantguard.vault:tenant_id"
+  "accounts:tenant_id,tenantguard.vault:tenant_id,tenantguard.vault_versions:tenant_id"
 tg_check_eq "restored: the isolation policy exists on the table" \
   "$(as "$DST" postgres "SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname = 'tenantguard_isolation'")" "1"
 report=$(as "$DST" postgres "SELECT severity || ' ' || object || ': ' || finding FROM tenantguard.isolation_report()")

@@ -13,6 +13,7 @@ main(void)
 	test_envelope();
 	test_keys();
 	test_secret_ref();
+	test_ledger();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

@@ -24,5 +24,6 @@ void		test_encoding(void);
 void		test_envelope(void);
 void		test_keys(void);
 void		test_secret_ref(void);
+void		test_ledger(void);
 
 #endif
