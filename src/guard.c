@@ -131,8 +131,9 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 	return true;
 }
 
+/* Record a refused DDL statement on relid; it survives the caller's rollback. */
 static void
-tg_refuse(const char *what, Oid relid)
+tg_record_refusal(const char *what, Oid relid)
 {
 	TgAuditEvent ev;
 
@@ -144,6 +145,12 @@ tg_refuse(const char *what, Oid relid)
 										   get_rel_name(relid));
 	ev.reason = "refused by the tenantguard DDL guard";
 	tg_audit_refusal(&ev);
+}
+
+static void
+tg_refuse(const char *what, Oid relid)
+{
+	tg_record_refusal(what, relid);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("cannot %s on protected table \"%s\"", what, get_rel_name(relid)),
@@ -197,16 +204,7 @@ tg_is_audited(Oid relid)
 static void
 tg_refuse_audit(const char *what, Oid relid)
 {
-	TgAuditEvent ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.category = "ddl";
-	ev.action = what;
-	ev.decision = "deny";
-	ev.object = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										   get_rel_name(relid));
-	ev.reason = "refused by the tenantguard DDL guard";
-	tg_audit_refusal(&ev);
+	tg_record_refusal(what, relid);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("cannot %s of audited table \"%s\"", what, get_rel_name(relid)),

@@ -331,6 +331,17 @@ tg_load_keys(void)
 	tg_keys_loaded = true;
 }
 
+/* A palloc'ed bytea holding a copy of n bytes. */
+static bytea *
+tg_bytes(const uint8_t *p, size_t n)
+{
+	bytea	   *b = (bytea *) palloc(VARHDRSZ + n);
+
+	SET_VARSIZE(b, VARHDRSZ + n);
+	memcpy(VARDATA(b), p, n);
+	return b;
+}
+
 /*
  * Create and store a key: purpose 'd' (next data key version) or 'i' (the
  * index key). Runs its SQL as the bootstrap superuser: applications seal
@@ -360,8 +371,6 @@ tg_create_key(char purpose, bool if_missing)
 	{
 		Oid			argtypes[4] = {INT4OID, TEXTOID, BYTEAOID, BYTEAOID};
 		Datum		values[4];
-		bytea	   *w,
-				   *id;
 		int			rc;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -388,15 +397,9 @@ tg_create_key(char purpose, bool if_missing)
 		{
 			if (!tg_key_wrap(mk, purpose, (uint32_t) version, k, wrapped))
 				elog(ERROR, "could not wrap a new key");
-			w = (bytea *) palloc(VARHDRSZ + TG_WRAPPED_LEN);
-			SET_VARSIZE(w, VARHDRSZ + TG_WRAPPED_LEN);
-			memcpy(VARDATA(w), wrapped, TG_WRAPPED_LEN);
-			id = (bytea *) palloc(VARHDRSZ + TG_KEY_ID_LEN);
-			SET_VARSIZE(id, VARHDRSZ + TG_KEY_ID_LEN);
-			memcpy(VARDATA(id), tg_mk_id, TG_KEY_ID_LEN);
 			values[0] = Int32GetDatum(version);
-			values[2] = PointerGetDatum(w);
-			values[3] = PointerGetDatum(id);
+			values[2] = PointerGetDatum(tg_bytes(wrapped, TG_WRAPPED_LEN));
+			values[3] = PointerGetDatum(tg_bytes(tg_mk_id, TG_KEY_ID_LEN));
 			rc = SPI_execute_with_args("INSERT INTO tenantguard.data_keys (version, purpose, wrapped, master_key_id) "
 									   "VALUES ($1, $2, $3, $4)",
 									   4, argtypes, values, NULL, false, 0);
@@ -853,9 +856,7 @@ tg_reveal_bytea(PG_FUNCTION_ARGS)
 	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
 	tg_authorize_reveal(h.tenant);
 	pt = tg_open_bytes(s, &h, &n);
-	result = (bytea *) palloc(VARHDRSZ + n);
-	SET_VARSIZE(result, VARHDRSZ + n);
-	memcpy(VARDATA(result), pt, n);
+	result = tg_bytes(pt, n);
 	sodium_memzero(pt, n);
 	pfree(pt);
 	tg_audit_reveal(&h, "bytea");
@@ -927,14 +928,12 @@ tg_blind_index_fn(PG_FUNCTION_ARGS)
 	text	   *purpose = PG_GETARG_TEXT_PP(1);
 	const pg_uuid_t *tenant = tg_require_tenant();
 	pg_uuid_t	t = *tenant;
-	bytea	   *result = (bytea *) palloc(VARHDRSZ + TG_BLIND_INDEX_LEN);
+	uint8_t		bi[TG_BLIND_INDEX_LEN];
 
-	SET_VARSIZE(result, VARHDRSZ + TG_BLIND_INDEX_LEN);
 	tg_blind_index(tg_blind_index_key(), t.data,
 				   VARDATA_ANY(purpose), VARSIZE_ANY_EXHDR(purpose),
-				   (const uint8_t *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
-				   (uint8_t *) VARDATA(result));
-	PG_RETURN_BYTEA_P(result);
+				   (const uint8_t *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), bi);
+	PG_RETURN_BYTEA_P(tg_bytes(bi, TG_BLIND_INDEX_LEN));
 }
 
 PG_FUNCTION_INFO_V1(tg_rotate_data_key);
@@ -1023,8 +1022,6 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 				uint8_t		rw[TG_WRAPPED_LEN];
 				Oid			argtypes[4] = {BYTEAOID, BYTEAOID, INT4OID, TEXTOID};
 				Datum		values[4];
-				bytea	   *w,
-						   *nid;
 
 				if (VARSIZE_ANY_EXHDR(id) == TG_KEY_ID_LEN &&
 					memcmp(VARDATA_ANY(id), tg_mk_id, TG_KEY_ID_LEN) == 0)
@@ -1046,14 +1043,8 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 					elog(ERROR, "could not wrap a key");
 				}
 				sodium_memzero(k, sizeof(k));
-				w = (bytea *) palloc(VARHDRSZ + TG_WRAPPED_LEN);
-				SET_VARSIZE(w, VARHDRSZ + TG_WRAPPED_LEN);
-				memcpy(VARDATA(w), rw, TG_WRAPPED_LEN);
-				nid = (bytea *) palloc(VARHDRSZ + TG_KEY_ID_LEN);
-				SET_VARSIZE(nid, VARHDRSZ + TG_KEY_ID_LEN);
-				memcpy(VARDATA(nid), tg_mk_id, TG_KEY_ID_LEN);
-				values[0] = PointerGetDatum(w);
-				values[1] = PointerGetDatum(nid);
+				values[0] = PointerGetDatum(tg_bytes(rw, TG_WRAPPED_LEN));
+				values[1] = PointerGetDatum(tg_bytes(tg_mk_id, TG_KEY_ID_LEN));
 				values[2] = Int32GetDatum(version);
 				values[3] = CStringGetTextDatum(purpose);
 				if (SPI_execute_with_args("UPDATE tenantguard.data_keys SET wrapped = $1, master_key_id = $2 "

@@ -17,17 +17,6 @@ set -u
 cd "$(dirname "$0")/../.."
 TG_SUITE=secrets_dump
 source test/suites/lib/checks.sh
-# remember failed checks, to list them again just before the result line
-# (run-all.sh shows only the tail of a suite's output)
-TG_FAILED_NAMES=()
-eval "tg_fail_orig() $(declare -f tg_fail | tail -n +2)"
-tg_fail() { TG_FAILED_NAMES+=("$1"); tg_fail_orig "$@"; }
-list_failed() {
-  local f
-  [ "${#TG_FAILED_NAMES[@]}" -gt 0 ] || return 0
-  echo "# failed checks:"
-  for f in "${TG_FAILED_NAMES[@]}"; do echo "#   $f"; done
-}
 
 SRC=tg_suite_secrets_dump_src
 DST=tg_suite_secrets_dump_dst
@@ -52,7 +41,7 @@ cleanup() {
   dropall
   [ -n "$T" ] && rm -rf "$T"
 }
-trap 'cleanup; list_failed; tg_suite_finish' EXIT
+trap 'cleanup; tg_suite_finish' EXIT
 
 T=$(mktemp -d /tmp/tenantguard-secrets-dump-XXXXXX)
 dropall

@@ -18,17 +18,6 @@ set -u
 cd "$(dirname "$0")/../.."
 TG_SUITE=secrets_heap
 source test/suites/lib/checks.sh
-# remember failed checks, to list them again just before the result line
-# (run-all.sh shows only the tail of a suite's output)
-TG_FAILED_NAMES=()
-eval "tg_fail_orig() $(declare -f tg_fail | tail -n +2)"
-tg_fail() { TG_FAILED_NAMES+=("$1"); tg_fail_orig "$@"; }
-list_failed() {
-  local f
-  [ "${#TG_FAILED_NAMES[@]}" -gt 0 ] || return 0
-  echo "# failed checks:"
-  for f in "${TG_FAILED_NAMES[@]}"; do echo "#   $f"; done
-}
 
 DB=tg_suite_secrets_heap
 CANARY='TG-PLAINTEXT-CANARY-1234567890'
@@ -42,7 +31,7 @@ unset PGOPTIONS PGDATABASE
 
 q() { psql -X -q -A -t -d postgres "$@" 2>&1; }
 cleanup() { q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; }
-trap 'cleanup; list_failed; tg_suite_finish' EXIT
+trap 'cleanup; tg_suite_finish' EXIT
 # run SQL in the test database; verbose errors; empty lines dropped
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -c "$1" 2>&1 | sed '/^$/d'; }
 

@@ -20,17 +20,6 @@ set -u
 cd "$(dirname "$0")/../.."
 TG_SUITE=secrets_keys
 source test/suites/lib/checks.sh
-# remember failed checks, to list them again just before the result line
-# (run-all.sh shows only the tail of a suite's output)
-TG_FAILED_NAMES=()
-eval "tg_fail_orig() $(declare -f tg_fail | tail -n +2)"
-tg_fail() { TG_FAILED_NAMES+=("$1"); tg_fail_orig "$@"; }
-list_failed() {
-  local f
-  [ "${#TG_FAILED_NAMES[@]}" -gt 0 ] || return 0
-  echo "# failed checks:"
-  for f in "${TG_FAILED_NAMES[@]}"; do echo "#   $f"; done
-}
 
 DB=tg_suite_secrets_keys
 T=
@@ -85,7 +74,7 @@ cleanup() {
   q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
   [ -n "$T" ] && rm -rf "$T"
 }
-trap 'cleanup; list_failed; tg_suite_finish' EXIT
+trap 'cleanup; tg_suite_finish' EXIT
 
 # --- the original setting, the log, key files ----------------------------------
 orig=$(q -F '|' -c "SELECT setting, coalesce(sourcefile, '') FROM pg_settings WHERE name = 'tenantguard.master_key_file'")

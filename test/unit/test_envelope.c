@@ -8,29 +8,6 @@
 #include "unit.h"
 #include "core/envelope.h"
 
-static void
-unhex(const char *hex, uint8_t *out, size_t n)
-{
-	size_t		got = 0;
-
-	if (sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL) != 0 || got != n)
-	{
-		fprintf(stderr, "test_envelope: bad hex constant %.16s...\n", hex);
-		abort();
-	}
-}
-
-static bool
-all_bytes(const uint8_t *p, size_t n, uint8_t v)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
-
 /*
  * draft-irtf-cfrg-xchacha-03, appendix A.3.1: AEAD_XChaCha20_Poly1305.
  * This pins the primitive the envelope is built on.
@@ -62,9 +39,9 @@ test_xchacha_vector(void)
 		key[i] = (uint8_t) (0x80 + i);
 	for (i = 0; i < 24; i++)
 		nonce[i] = (uint8_t) (0x40 + i);
-	unhex("50515253c0c1c2c3c4c5c6c7", ad, sizeof(ad));
-	unhex(ct_hex, expect, 114);
-	unhex("c0875924c1c7987947deafd8780acf49", expect + 114, 16);
+	unit_unhex("50515253c0c1c2c3c4c5c6c7", ad, sizeof(ad));
+	unit_unhex(ct_hex, expect, 114);
+	unit_unhex("c0875924c1c7987947deafd8780acf49", expect + 114, 16);
 
 	CHECK(crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, (const uint8_t *) pt, ptlen,
 													 ad, sizeof(ad), NULL, nonce, key) == 0);
@@ -98,7 +75,7 @@ fixtures(void)
 
 	for (i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t) (0x11 * (i + 1));
-	unhex("6ba7b8109dad11d180b400c04fd430c8", tenant, 16);
+	unit_unhex("6ba7b8109dad11d180b400c04fd430c8", tenant, 16);
 	for (i = 0; i < sizeof(nonce); i++)
 		nonce[i] = (uint8_t) (0xa0 + i);
 }
@@ -333,7 +310,7 @@ test_tampering(uint32_t key_version, size_t n)
 			memset(pt, 0xaa, n + 1);
 			got = tg_env_open(key, env, len, pt, &ptlen);
 			if (got != want ||
-				(got == TG_ENV_FORGED && !all_bytes(pt, n, 0)) || pt[n] != 0xaa)
+				(got == TG_ENV_FORGED && !unit_all_bytes(pt, n, 0)) || pt[n] != 0xaa)
 			{
 				fprintf(stderr, "  envelope (kv %u, %zu bytes): flip of byte %zu bit %d gave %d, want %d\n",
 						key_version, n, pos, bit, (int) got, (int) want);
@@ -366,7 +343,7 @@ test_tampering(uint32_t key_version, size_t n)
 		memcpy(other, key, sizeof(other));
 		other[31] ^= 0x80;
 		memset(pt, 0xaa, n + 1);
-		CHECK(tg_env_open(other, good, len, pt, NULL) == TG_ENV_FORGED && all_bytes(pt, n, 0));
+		CHECK(tg_env_open(other, good, len, pt, NULL) == TG_ENV_FORGED && unit_all_bytes(pt, n, 0));
 	}
 
 	/* truncated (and extended) envelopes */
@@ -381,7 +358,7 @@ test_tampering(uint32_t key_version, size_t n)
 
 			memset(pt, 0xaa, n + 1);
 			if (tg_env_open(key, good, cut, pt, NULL) == want &&
-				(want != TG_ENV_FORGED || all_bytes(pt, cut - TG_ENV_OVERHEAD, 0)))
+				(want != TG_ENV_FORGED || unit_all_bytes(pt, cut - TG_ENV_OVERHEAD, 0)))
 				ok_cut++;
 			else
 				fprintf(stderr, "  envelope: truncation to %zu bytes\n", cut);

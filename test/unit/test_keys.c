@@ -8,29 +8,6 @@
 #include "unit.h"
 #include "core/keys.h"
 
-static void
-unhex(const char *hex, uint8_t *out, size_t n)
-{
-	size_t		got = 0;
-
-	if (sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL) != 0 || got != n)
-	{
-		fprintf(stderr, "test_keys: bad hex constant %.16s...\n", hex);
-		abort();
-	}
-}
-
-static bool
-all_bytes(const uint8_t *p, size_t n, uint8_t v)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
-
 static const char master_hex[] =
 	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 static uint8_t master[TG_KEY_LEN];		/* 00 01 .. 1f */
@@ -50,8 +27,8 @@ fixtures(void)
 		data_key[i] = (uint8_t) (0x20 + i);
 		index_key[i] = (uint8_t) (0x40 + i);
 	}
-	unhex("6ba7b8109dad11d180b400c04fd430c8", tenant1, 16);
-	unhex("6ba7b8119dad11d180b400c04fd430c8", tenant2, 16);
+	unit_unhex("6ba7b8109dad11d180b400c04fd430c8", tenant1, 16);
+	unit_unhex("6ba7b8119dad11d180b400c04fd430c8", tenant2, 16);
 }
 
 /* RFC 7693 appendix A: BLAKE2b-512("abc"). */
@@ -61,7 +38,7 @@ test_blake2b_vector(void)
 	uint8_t		expect[64],
 				out[64];
 
-	unhex("ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
+	unit_unhex("ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
 		  "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923",
 		  expect, 64);
 	memset(out, 0, sizeof(out));
@@ -204,7 +181,7 @@ test_key_id(void)
 	 * written: key ids are stored next to wrapped keys, so a change here
 	 * breaks existing key rings.
 	 */
-	unhex("28ce34b7f54e7a2d", expect, sizeof(expect));
+	unit_unhex("28ce34b7f54e7a2d", expect, sizeof(expect));
 	CHECK(memcmp(a, expect, sizeof(a)) == 0);
 
 	memcpy(other, master, sizeof(other));
@@ -224,7 +201,7 @@ unwrap_fails_and_wipes(const uint8_t *kek, char purpose, uint32_t version,
 	memset(out, 0xaa, sizeof(out));
 	if (tg_key_unwrap(kek, purpose, version, wrapped, len, out))
 		return false;
-	return all_bytes(out, sizeof(out), 0);
+	return unit_all_bytes(out, sizeof(out), 0);
 }
 
 static void
@@ -337,7 +314,7 @@ test_tenant_keys(void)
 	CHECK(crypto_generichash(expect, TG_KEY_LEN, msg, sizeof(msg), data_key, TG_KEY_LEN) == 0);
 	CHECK(memcmp(a, expect, TG_KEY_LEN) == 0);
 	/* regression vector (stored envelopes depend on it) */
-	unhex("7b1a4edef08479e4dd02dcc2a1de022d7836e73cd308aa0acc7889ad36ec5474", expect, TG_KEY_LEN);
+	unit_unhex("7b1a4edef08479e4dd02dcc2a1de022d7836e73cd308aa0acc7889ad36ec5474", expect, TG_KEY_LEN);
 	CHECK(memcmp(a, expect, TG_KEY_LEN) == 0);
 
 	/* per tenant, per data key */
@@ -373,7 +350,7 @@ test_blind_index(void)
 	bidx(index_key, tenant1, "email", "alice@example.com", b);
 	CHECK(memcmp(a, b, sizeof(a)) == 0);
 	/* regression vector (stored indexes depend on it) */
-	unhex("008af93ff749c34fb10c08fb35da32249170eb033b0602e5a009e2ae61f0d301", expect, sizeof(expect));
+	unit_unhex("008af93ff749c34fb10c08fb35da32249170eb033b0602e5a009e2ae61f0d301", expect, sizeof(expect));
 	CHECK(memcmp(a, expect, sizeof(a)) == 0);
 
 	/* per tenant, purpose, value, index key */
@@ -403,7 +380,7 @@ test_blind_index(void)
 	memset(b, 0, sizeof(b));
 	tg_blind_index(index_key, tenant1, "email", 5, (const uint8_t *) "", 1, b);
 	CHECK(memcmp(a, b, sizeof(a)) != 0);
-	CHECK(!all_bytes(a, sizeof(a), 0));
+	CHECK(!unit_all_bytes(a, sizeof(a), 0));
 
 	/* the index is not the tenant key */
 	tg_derive_tenant_key(index_key, tenant1, b);

@@ -13,18 +13,6 @@
 #include "unit.h"
 #include "core/ledger.h"
 
-static void
-ledger_unhex(const char *hex, uint8_t *out, size_t n)
-{
-	size_t		got = 0;
-
-	if (sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL) != 0 || got != n)
-	{
-		fprintf(stderr, "test_ledger: bad hex constant %.16s...\n", hex);
-		abort();
-	}
-}
-
 static bool
 hash_eq(const uint8_t *a, const uint8_t *b)
 {
@@ -50,7 +38,7 @@ test_sha256_vector(void)
 				got[32];
 	crypto_hash_sha256_state st;
 
-	ledger_unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
+	unit_unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
 	crypto_hash_sha256(got, (const uint8_t *) "abc", 3);
 	CHECK(memcmp(got, want, 32) == 0);
 	/* incremental form, as tg_event_hash uses it */
@@ -73,9 +61,9 @@ test_ed25519_vector(void)
 				sig[64];
 	unsigned long long siglen = 0;
 
-	ledger_unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", seed, 32);
-	ledger_unhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", want_pk, 32);
-	ledger_unhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+	unit_unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", seed, 32);
+	unit_unhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", want_pk, 32);
+	unit_unhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
 				 want_sig, 64);
 	CHECK(crypto_sign_seed_keypair(pk, sk, seed) == 0);
 	CHECK(memcmp(pk, want_pk, 32) == 0);

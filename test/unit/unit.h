@@ -2,6 +2,9 @@
 #ifndef TG_UNIT_H
 #define TG_UNIT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 extern int	unit_passed;
@@ -17,6 +20,10 @@ extern int	unit_failed;
 			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 		} \
 	} while (0)
+
+/* util.c: decode a hex constant (aborts on a bad one); are all n bytes v? */
+void		unit_unhex(const char *hex, uint8_t *out, size_t n);
+bool		unit_all_bytes(const uint8_t *p, size_t n, uint8_t v);
 
 void		test_uuid_text(void);
 void		test_context_value(void);

@@ -11,6 +11,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 TG_SUITE=${TG_SUITE:-suite}
 TG_PASSED=0
 TG_FAILED=0
+TG_FAILED_NAMES=()
 
 tg_pass() {
   TG_PASSED=$((TG_PASSED + 1))
@@ -20,6 +21,7 @@ tg_pass() {
 # tg_fail WHAT [DETAIL]
 tg_fail() {
   TG_FAILED=$((TG_FAILED + 1))
+  TG_FAILED_NAMES+=("$1")
   echo "not ok - $1"
   if [ -n "${2:-}" ]; then
     printf '%s\n' "$2" | head -n 25 | sed 's/^/    # /'
@@ -75,7 +77,14 @@ got: $2"
   fi
 }
 
+# The failed checks are listed again right before the result line, because
+# run-all.sh shows only the tail of a suite's output.
 tg_suite_finish() {
+  local f
+  if [ "${#TG_FAILED_NAMES[@]}" -gt 0 ]; then
+    echo "# failed checks:"
+    for f in "${TG_FAILED_NAMES[@]}"; do echo "#   $f"; done
+  fi
   echo "$TG_SUITE: $TG_PASSED passed, $TG_FAILED failed"
 }
 
