@@ -870,6 +870,7 @@ SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.events', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.blocks', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.signing_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.signing_keys_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('tenantguard_audit.audited_tables', '');
 
 CREATE FUNCTION tenantguard_audit._append_only() RETURNS trigger

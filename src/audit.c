@@ -244,7 +244,11 @@ tg_audit_record(const TgAuditEvent *ev)
 	}
 	if (XactReadOnly)
 	{
-		tg_audit_refusal(ev);
+		if (!tg_audit_refusal(ev))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("audit queue is full; the %s action is refused because it cannot be audited", ev->action),
+					 errhint("Retry in a read-write transaction, where events are written directly.")));
 		return false;
 	}
 	relid = tg_events_relid(&seqid);

@@ -22,6 +22,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "miscadmin.h"
@@ -49,6 +50,7 @@
 typedef struct TgQueuedEvent
 {
 	bool		used;
+	uint64		seq;			/* identifies this event while it is queued */
 	Oid			dboid;
 	TimestampTz occurred_at;
 	bool		has_tenant;
@@ -71,6 +73,7 @@ typedef struct TgAuditShared
 	pid_t		launcher_pid;
 	Latch	   *launcher_latch;
 	uint64		dropped;		/* events lost because the queue was full */
+	uint64		next_seq;
 	TgQueuedEvent slots[TG_QUEUE_SLOTS];
 } TgAuditShared;
 
@@ -116,30 +119,43 @@ tg_copy(char *dst, size_t size, const char *src)
 }
 
 /*
- * Record a refusal so that it survives the caller's rollback. Never raises:
- * it is called right before the refusal's own error.
+ * Queue an event for the ledger worker, which writes it in its own
+ * transaction: refusals (they survive the caller's rollback) and events of
+ * read-only transactions. Never raises; returns false when the event could
+ * not be queued (queue full, or a standby, where it goes to the log).
  */
-void
+bool
 tg_audit_refusal(const TgAuditEvent *ev)
 {
 	const TgEffectiveContext *ctx = NULL;
 	int			i;
 	TgQueuedEvent *slot = NULL;
-	char	   *who = NULL;
-	char	   *client = NULL;
+	const char *who = ev->db_user;
+	const char *client = ev->client_addr;
 
 	if (tg_shared == NULL || !OidIsValid(MyDatabaseId))
-		return;
+		return false;
+	if (RecoveryInProgress())
+	{
+		ereport(LOG,
+				(errmsg("tenantguard audit event on a standby (not stored): category=%s action=%s object=%s decision=%s reason=%s",
+						ev->category, ev->action, ev->object ? ev->object : "",
+						ev->decision ? ev->decision : "deny", ev->reason ? ev->reason : "")));
+		return false;
+	}
 	if (IsTransactionState())
 	{
-		bool		isnull;
-		Datum		addr;
-
 		ctx = tg_effective_context();
-		who = GetUserNameFromId(GetSessionUserId(), true);
-		addr = tg_client_addr(&isnull);
-		if (!isnull)
-			client = DatumGetCString(DirectFunctionCall1(inet_out, addr));
+		if (who == NULL)
+			who = GetUserNameFromId(GetSessionUserId(), true);
+		if (client == NULL)
+		{
+			bool		isnull;
+			Datum		addr = tg_client_addr(&isnull);
+
+			if (!isnull)
+				client = DatumGetCString(DirectFunctionCall1(inet_out, addr));
+		}
 	}
 
 	LWLockAcquire(tg_shared->lock, LW_EXCLUSIVE);
@@ -155,11 +171,12 @@ tg_audit_refusal(const TgAuditEvent *ev)
 		LWLockRelease(tg_shared->lock);
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("audit refusal queue is full; a refusal event was not recorded")));
-		return;
+				 errmsg("audit queue is full; an audit event was not recorded")));
+		return false;
 	}
 	memset(slot, 0, sizeof(*slot));
 	slot->used = true;
+	slot->seq = ++tg_shared->next_seq;
 	slot->dboid = MyDatabaseId;
 	slot->occurred_at = GetCurrentTimestamp();
 	if (ev->has_tenant)
@@ -179,30 +196,37 @@ tg_audit_refusal(const TgAuditEvent *ev)
 	tg_copy(slot->db_user, sizeof(slot->db_user), who);
 	tg_copy(slot->object, sizeof(slot->object), ev->object);
 	tg_copy(slot->reason, sizeof(slot->reason), ev->reason);
-	tg_copy(slot->details, sizeof(slot->details), ev->details_json);
+	/* a cut JSON text would not parse: keep only what fits whole */
+	if (ev->details_json && strlen(ev->details_json) < sizeof(slot->details))
+		tg_copy(slot->details, sizeof(slot->details), ev->details_json);
+	else if (ev->details_json)
+		tg_copy(slot->details, sizeof(slot->details), "{\"truncated\": true}");
 	tg_copy(slot->client_addr, sizeof(slot->client_addr), client);
-	tg_copy(slot->application_name, sizeof(slot->application_name), application_name);
+	tg_copy(slot->application_name, sizeof(slot->application_name),
+			ev->application_name ? ev->application_name : application_name);
 	if (tg_shared->launcher_latch)
 		SetLatch(tg_shared->launcher_latch);
 	LWLockRelease(tg_shared->lock);
+	return true;
 }
 
-/* Move this database's queued refusals into the events table. */
+/*
+ * Copy this database's queued events and write them into the events table
+ * in the current transaction; *seqs receives their queue numbers, so the
+ * caller frees their slots only once the transaction committed.
+ */
 static int
-tg_drain_queue(void)
+tg_drain_queue(uint64 *seqs)
 {
 	TgQueuedEvent *batch;
 	int			n = 0,
 				i;
 
 	batch = palloc(sizeof(TgQueuedEvent) * TG_QUEUE_SLOTS);
-	LWLockAcquire(tg_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(tg_shared->lock, LW_SHARED);
 	for (i = 0; i < TG_QUEUE_SLOTS; i++)
 		if (tg_shared->slots[i].used && tg_shared->slots[i].dboid == MyDatabaseId)
-		{
 			batch[n++] = tg_shared->slots[i];
-			tg_shared->slots[i].used = false;
-		}
 	LWLockRelease(tg_shared->lock);
 
 	for (i = 0; i < n; i++)
@@ -213,6 +237,7 @@ tg_drain_queue(void)
 		memset(&ev, 0, sizeof(ev));
 		ev.occurred_at = q->occurred_at;
 		ev.has_tenant = q->has_tenant;
+		ev.no_tenant = !q->has_tenant;
 		ev.tenant = q->tenant;
 		ev.category = q->category;
 		ev.action = q->action;
@@ -225,9 +250,29 @@ tg_drain_queue(void)
 		ev.client_addr = q->client_addr[0] ? q->client_addr : NULL;
 		ev.application_name = q->application_name[0] ? q->application_name : "";
 		tg_audit_record(&ev);
+		seqs[i] = q->seq;
 	}
 	pfree(batch);
 	return n;
+}
+
+/* Free the slots of events that are now stored. */
+static void
+tg_queue_release(const uint64 *seqs, int n)
+{
+	int			i,
+				j;
+
+	LWLockAcquire(tg_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < TG_QUEUE_SLOTS; i++)
+		if (tg_shared->slots[i].used && tg_shared->slots[i].dboid == MyDatabaseId)
+			for (j = 0; j < n; j++)
+				if (tg_shared->slots[i].seq == seqs[j])
+				{
+					tg_shared->slots[i].used = false;
+					break;
+				}
+	LWLockRelease(tg_shared->lock);
 }
 
 static bool
@@ -284,9 +329,15 @@ tg_audit_db_worker_main(Datum arg)
 		tg_queue_discard(dboid);
 		proc_exit(0);
 	}
-	(void) tg_drain_queue();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	{
+		uint64		seqs[TG_QUEUE_SLOTS];
+		int			n;
+
+		n = tg_drain_queue(seqs);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		tg_queue_release(seqs, n);
+	}
 
 	if (seal)
 	{

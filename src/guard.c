@@ -81,7 +81,7 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 
 	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
 		return false;
-	if (!tg_require_context || !tg_extension_present())
+	if (!tg_extension_present())
 		return true;
 
 	foreach(lc, rangeTable)
@@ -91,12 +91,13 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
+		/* a leak, not a missing context: checked whatever require_context says */
 		if (rte->inh && !tg_is_protected(rte->relid, NULL))
 		{
 			tg_check_unprotected_parent(rte);
 			continue;
 		}
-		if (!tg_is_protected(rte->relid, NULL))
+		if (!tg_require_context || !tg_is_protected(rte->relid, NULL))
 			continue;
 		if (tg_effective_context() != NULL)
 			return true;
@@ -418,7 +419,7 @@ tg_guard_utility(Node *parsetree)
 				if (ct->trigname && strncmp(ct->trigname, "tenantguard_audit", 17) == 0 && !superuser())
 				{
 					relid = RangeVarGetRelid(ct->relation, NoLock, true);
-					if (OidIsValid(relid))
+					if (OidIsValid(relid) && tg_is_audited(relid))
 						tg_refuse_audit("create or replace the audit triggers", relid);
 				}
 				break;

@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inet.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -649,6 +650,10 @@ typedef struct TgRevealTally
 	SubTransactionId subid;
 	pg_uuid_t	tenant;
 	int64		count;
+	/* who revealed: known only inside the transaction */
+	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
+	char		db_user[NAMEDATALEN];
+	char		client_addr[64];
 } TgRevealTally;
 
 #define TG_MAX_TALLIES 64
@@ -681,6 +686,9 @@ tg_tally_flush(SubTransactionId subid, bool all)
 			ev.decision = "allow";
 			ev.reason = "transaction rolled back after revealing";
 			ev.details_json = details;
+			ev.principal = t->principal[0] ? t->principal : NULL;
+			ev.db_user = t->db_user[0] ? t->db_user : NULL;
+			ev.client_addr = t->client_addr[0] ? t->client_addr : NULL;
 			tg_audit_refusal(&ev);
 		}
 		else
@@ -733,9 +741,25 @@ tg_tally_reveal(const uint8_t tenant[16])
 		}
 	if (tg_n_tallies == TG_MAX_TALLIES)
 		return;					/* 64 tenant/savepoint pairs in one transaction: stop tallying */
-	tg_tallies[tg_n_tallies].subid = subid;
-	memcpy(tg_tallies[tg_n_tallies].tenant.data, tenant, UUID_LEN);
-	tg_tallies[tg_n_tallies].count = 1;
+	{
+		TgRevealTally *t = &tg_tallies[tg_n_tallies];
+		const TgEffectiveContext *ctx = tg_effective_context();
+		char	   *who = GetUserNameFromId(GetSessionUserId(), true);
+		bool		isnull;
+		Datum		addr = tg_client_addr(&isnull);
+
+		memset(t, 0, sizeof(*t));
+		t->subid = subid;
+		memcpy(t->tenant.data, tenant, UUID_LEN);
+		t->count = 1;
+		if (ctx)
+			strlcpy(t->principal, ctx->principal, sizeof(t->principal));
+		if (who)
+			strlcpy(t->db_user, who, sizeof(t->db_user));
+		if (!isnull)
+			strlcpy(t->client_addr, DatumGetCString(DirectFunctionCall1(inet_out, addr)),
+					sizeof(t->client_addr));
+	}
 	tg_n_tallies++;
 }
 

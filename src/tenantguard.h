@@ -96,7 +96,7 @@ extern void tg_audit_rotate_signing_key(const uint8_t old_master_key[32]);
 /* audit_worker.c */
 extern int	tg_audit_seal_interval;
 extern void tg_audit_worker_init(void);
-extern void tg_audit_refusal(const TgAuditEvent *ev);
+extern bool tg_audit_refusal(const TgAuditEvent *ev);
 
 /* guard.c */
 extern void tg_guard_init(void);

@@ -1,0 +1,3 @@
+-- single-row INSERT into bench.items_plpgsql (run as a bound role: tenant_id defaults to its tenant)
+\set r random(1, 1000000000)
+INSERT INTO bench.items_plpgsql (sku, qty, price, note) VALUES ('sku-' || :r, :r % 100, 9.99, 'pgbench row');

@@ -1,0 +1,3 @@
+-- single-row UPDATE in bench.items_plpgsql; tenant 1 (bench_t1) owns ids 1..:rows
+\set id random(1, :rows)
+UPDATE bench.items_plpgsql SET qty = qty + 1, updated_at = now() WHERE id = :id;

@@ -1,0 +1,6 @@
+-- Variant 1b: variant 1 restricted to tenant 1, the like-for-like baseline of the bound-role variant.
+\set tno 1
+BEGIN;
+SELECT set_config('bench.tenant', '00000000-0000-0000-0000-' || lpad(:tno::text, 12, '0'), true);
+SELECT count(*), sum(amount), max(created_at) FROM bench.items_plain WHERE tenant_id = ('00000000-0000-0000-0000-' || lpad(:tno::text, 12, '0'))::uuid;
+COMMIT;

@@ -1,0 +1,6 @@
+-- Variant 2: hand-written policy on current_setting('app.tenant')::uuid, entered with set_config(..., true) per transaction.
+\set tno random(1, 100)
+BEGIN;
+SELECT set_config('app.tenant', '00000000-0000-0000-0000-' || lpad(:tno::text, 12, '0'), true);
+SELECT count(*), sum(amount), max(created_at) FROM bench.items_rls;
+COMMIT;
