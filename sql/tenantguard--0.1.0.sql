@@ -921,13 +921,13 @@ COMMENT ON FUNCTION tenantguard.audit_log(text, text, jsonb) IS 'Record an appli
 REVOKE ALL ON FUNCTION tenantguard.audit_log(text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.audit_log(text, text, jsonb) TO tenantguard_app, tenantguard_admin;
 
+-- The triggers write events with a direct heap insert (no privilege check),
+-- so they need no SECURITY DEFINER.
 CREATE FUNCTION tenantguard_audit._row_trigger() RETURNS trigger
-    LANGUAGE C SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'tg_audit_row_trigger';
 CREATE FUNCTION tenantguard_audit._truncate_trigger() RETURNS trigger
-    LANGUAGE C SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    LANGUAGE C
     AS 'MODULE_PATHNAME', 'tg_audit_truncate_trigger';
 
 CREATE FUNCTION tenantguard.audit_table(rel regclass, exclude_columns name[] DEFAULT '{}')

@@ -208,6 +208,22 @@ tg_jsonb_from_cstring(const char *json)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+/* The empty jsonb object, built once per backend. */
+static Datum
+tg_empty_object(void)
+{
+	static Jsonb *empty = NULL;
+
+	if (empty == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		empty = DatumGetJsonbP(tg_jsonb_from_cstring("{}"));
+		MemoryContextSwitchTo(old);
+	}
+	return JsonbPGetDatum(empty);
+}
+
 /*
  * Record an event in the current transaction. Fields left NULL in ev are
  * taken from the tenant context (tenant, principal) and the session.
@@ -292,7 +308,7 @@ tg_audit_record(const TgAuditEvent *ev)
 	values[EV_DECISION] = tg_text_or_null(ev->decision, &nulls[EV_DECISION]);
 	values[EV_REASON] = tg_text_or_null(ev->reason, &nulls[EV_REASON]);
 	values[EV_DETAILS] = ev->details_json ? tg_jsonb_from_cstring(ev->details_json)
-		: tg_jsonb_from_cstring("{}");
+		: tg_empty_object();
 	values[EV_OLD_ROW] = ev->old_row;
 	nulls[EV_OLD_ROW] = ev->old_row == (Datum) 0;
 	values[EV_NEW_ROW] = ev->new_row;
