@@ -35,6 +35,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/guc.h"
@@ -109,13 +110,22 @@ tg_audit_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/* Copy src into dst, cut at a character boundary when it does not fit. */
 static void
 tg_copy(char *dst, size_t size, const char *src)
 {
-	if (src)
-		strlcpy(dst, src, size);
-	else
+	int			len;
+
+	if (src == NULL)
+	{
 		dst[0] = '\0';
+		return;
+	}
+	len = strlen(src);
+	if ((size_t) len >= size)
+		len = pg_mbcliplen(src, len, (int) size - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 /*

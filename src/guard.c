@@ -100,7 +100,7 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 		if (!tg_require_context || !tg_is_protected(rte->relid, NULL))
 			continue;
 		if (tg_effective_context() != NULL)
-			return true;
+			continue;			/* later entries may still be unprotected parents */
 		user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 		if (check_enable_rls(rte->relid, user, true) != RLS_ENABLED)
 			continue;
@@ -400,7 +400,7 @@ tg_guard_utility(Node *parsetree)
 						 strncmp(rs->subname, "tenantguard_audit", 17) == 0)
 				{
 					relid = RangeVarGetRelid(rs->relation, NoLock, true);
-					if (OidIsValid(relid))
+					if (OidIsValid(relid) && tg_is_audited(relid))
 						tg_refuse_audit("rename the audit triggers", relid);
 				}
 				else if (rs->renameType == OBJECT_POLICY && rs->subname &&
@@ -482,7 +482,7 @@ tg_guard_utility(Node *parsetree)
 					r = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
 																			  list_length(names) - 1)),
 										 NoLock, true);
-					if (OidIsValid(r))
+					if (OidIsValid(r) && tg_is_audited(r))
 						tg_refuse_audit("drop the audit triggers", r);
 				}
 			}

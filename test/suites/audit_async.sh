@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Events written by the ledger worker: read-only transactions, long details,
-# reveals rolled back, a lock on the events table longer than the worker's
-# lock timeout, and a protected child read through an unprotected parent
-# with require_context off.
+# Events written by the ledger worker (read-only transactions, long and
+# multibyte texts, reveals rolled back, a lock on the events table longer than
+# the worker's lock timeout), protected children read through unprotected
+# parents, and the audit trigger names on tables that are not audited.
 #
 # Runs against the main cluster from run-all.sh (PGHOST/PGPORT/PGUSER).
 set -u
@@ -86,3 +86,24 @@ as_super "CREATE TABLE par (tenant_id uuid, k int); CREATE TABLE kid () INHERITS
 out=$(as_admin "SELECT count(*) FROM par")
 tg_check_eq "with require_context off, reading the unprotected parent is still refused (42501)" "$(tg_sqlstate "$out")" "42501"
 tg_check_eq "... and the protected child itself shows no rows without a context" "$(as_admin "SELECT count(*) FROM kid")" "0"
+
+# 6. ... also when a protected table with a context comes first in the query
+as_super "ALTER ROLE $ADMIN IN DATABASE $DB RESET tenantguard.require_context;
+          INSERT INTO kid VALUES ('$(as_super "SELECT tenantguard.create_tenant('async-b')")', 2);" >/dev/null
+out=$(as_admin "BEGIN; SELECT tenantguard.set_tenant('$A'); SELECT DISTINCT p.tenant_id FROM s, par p; COMMIT;")
+tg_check_eq "a protected table before the unprotected parent does not let the parent through (42501)" "$(tg_sqlstate "$out")" "42501"
+
+# 7. queued text is cut at a character boundary, so the stored event stays valid
+as_admin "BEGIN READ ONLY; SELECT tenantguard.set_tenant('$A');
+          SELECT tenantguard.audit_log('ro.multibyte', repeat('é', 200)); COMMIT;" >/dev/null
+wait_for "SELECT EXISTS (SELECT 1 FROM tenantguard_audit.events WHERE action = 'ro.multibyte')"
+tg_check_eq "a long multibyte object is stored, cut to whole characters" \
+  "$(as_super "SELECT length(object) BETWEEN 100 AND 127 AND object ~ '^é+\$' FROM tenantguard_audit.events WHERE action = 'ro.multibyte'")" "t"
+
+# 8. trigger names of the audit prefix are free on tables that are not audited
+as_super "CREATE TABLE plain (x int); ALTER TABLE plain OWNER TO $ADMIN;
+          CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';" >/dev/null
+out=$(as_admin "CREATE TRIGGER tenantguard_audit_mine AFTER INSERT ON plain FOR EACH ROW EXECUTE FUNCTION noop();
+                ALTER TRIGGER tenantguard_audit_mine ON plain RENAME TO tenantguard_audit_other;
+                DROP TRIGGER tenantguard_audit_other ON plain;")
+tg_check_eq "an owner may create, rename and drop a tenantguard_audit_* trigger on an unaudited table" "$(tg_sqlstate "$out")" "none"
