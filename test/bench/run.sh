@@ -13,10 +13,11 @@
 #   tgsub        3b  as 3, policy written as (SELECT tenantguard.current_tenant())
 #   bound        4   tenantguard.protect(), login role bound with bind_role()
 #   entry        3e  set_tenant() per transaction + variant 1's query (interleaved runs only)
+#   control      1c  variant 1 on another identical copy: the noise floor (interleaved runs only)
 # Workloads: lookup (one row by id) and aggregate (count/sum/max over the
 # tenant's 10,000 rows).
 #
-# Two measurements:
+# Three measurements:
 #   A. alternating runs: every round runs every variant once per workload, in
 #      an order that rotates from round to round; reported: median TPS, and
 #      the server CPU per transaction of each run.
@@ -24,6 +25,9 @@
 #      each client picking one at random per transaction, so every variant
 #      sees the same machine at the same moment; reported: mean latency per
 #      variant. This one stays stable when other processes load the machine.
+#   C. inside one backend (test/bench/micro.sql): cost per call of the entry
+#      functions, per row of each policy as a filter, per transaction of
+#      entering and committing.
 #
 # Environment:
 #   BENCH_DURATION        seconds per alternating run            (default 3)
@@ -34,7 +38,7 @@
 #   BENCH_WARMUP          seconds of untimed warm-up per script  (default 1)
 #   BENCH_PLAN_CACHE_MODE plan_cache_mode of the bench database
 #                         (default force_generic_plan; see docs/performance.md)
-#   BENCH_SHARED_BUFFERS  shared_buffers                         (default 1GB; data ~530 MB)
+#   BENCH_SHARED_BUFFERS  shared_buffers                         (default 1GB; data ~800 MB)
 #   BENCH_FSYNC           fsync of the cluster                   (default off, as test/cluster.sh)
 #   BENCH_VARIANTS        subset for A, e.g. "explicit tenantguard"
 #   BENCH_WORKLOADS       subset, e.g. "lookup"
@@ -61,7 +65,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGBENCH=$PGBIN/pgbench
 DB=tgbench
 # Interleaved groups: one login per group (see setup.sql).
-MIX_ADMIN=(explicit policy tenantguard tgsub entry)
+MIX_ADMIN=(explicit control policy tenantguard tgsub entry)
 MIX_BOUND=(explicit1 bound)
 
 source test/cluster.sh
@@ -77,7 +81,7 @@ trap 'exit 130' INT TERM
 role_of() {
   case $1 in
     explicit|explicit1|policy) echo bench_app ;;
-    tenantguard|tgsub|entry)   echo bench_admin ;;
+    tenantguard|tgsub|entry|control) echo bench_admin ;;
     bound)                     echo bench_bound ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
   esac
@@ -92,6 +96,7 @@ label_of() {
     tgsub)       echo "3b tenantguard, (SELECT current_tenant())" ;;
     bound)       echo "4  tenantguard, bound role (tenant 1)" ;;
     entry)       echo "3e set_tenant + explicit WHERE, no RLS" ;;
+    control)     echo "1c control: 1 on another copy (A/A)" ;;
   esac
 }
 
@@ -124,7 +129,7 @@ fi
 echo "== tenantguard isolation benchmark: ${#VARIANTS[@]} variants x ${#WORKLOADS[@]} workloads," \
      "$CLIENTS clients, -M prepared, plan_cache_mode=$PLAN_CACHE_MODE"
 echo "   A: $ROUNDS alternating rounds x ${DURATION}s; B: $MIX_ROUNDS interleaved rounds x ${MIX_DURATION}s"
-echo "   $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/^Mem:/{print $2}') GB RAM," \
+echo "   $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GB RAM," \
      "$("$PGBIN/postgres" --version), tenantguard $rev, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== starting a throwaway cluster"
@@ -135,7 +140,7 @@ tg_cluster_start "shared_buffers = $SHARED_BUFFERS" "autovacuum = off" "max_conn
   "tenantguard.audit_seal_interval = 0" "fsync = ${BENCH_FSYNC:-off}"
 echo "   $TG_CLUSTER_DIR, port $PGPORT (removed on exit)"
 
-echo "== loading 100 tenants x 10,000 rows into 4 copies of the table"
+echo "== loading 100 tenants x 10,000 rows into 6 copies of the table"
 t0=$(date +%s)
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$BENCHDIR/setup.sql" >"$OUT/setup.log"
@@ -157,7 +162,15 @@ children_ticks() { sed 's/^.*) //' "/proc/$PM_PID/stat" | awk '{print $14 + $15}
 # A backend's CPU reaches the postmaster's counters only once the postmaster
 # has reaped it, so before reading them wait until every child that is not a
 # long-lived auxiliary process (the set taken after set-up) is gone.
-children() { pgrep -P "$PM_PID" | sort -n | tr '\n' ' '; }
+children() {
+  local f line rest
+  for f in /proc/[0-9]*/stat; do
+    read -r line <"$f" 2>/dev/null || continue
+    rest=${line##*) }                      # after the command name: state ppid ...
+    rest=${rest#* }
+    if [ "${rest%% *}" = "$PM_PID" ]; then echo "${line%% *}"; fi
+  done | sort -n | tr '\n' ' '
+}
 wait_quiet() {
   local i extra
   for i in $(seq 1 200); do
@@ -187,7 +200,7 @@ run_pgbench() {
   wait_quiet
   t0=$(children_ticks)
   if ! "$PGBENCH" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$secs" \
-        -U "$(role_of "$v")" -d "$DB" -f "$BENCHDIR/pgbench/${v}_${w}.sql" >"$log" 2>&1; then
+        -U "$(role_of "$v")" -f "$BENCHDIR/pgbench/${v}_${w}.sql" "$DB" >"$log" 2>&1; then
     echo "pgbench failed for $v/$w:" >&2; cat "$log" >&2; return 1
   fi
   wait_quiet
@@ -208,7 +221,7 @@ run_mix() { # round workload role variants...
   for v in "$@"; do args+=(-f "$BENCHDIR/pgbench/${v}_${w}.sql"); done
   log=$OUT/last_pgbench.log
   if ! "$PGBENCH" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$MIX_DURATION" \
-        -U "$role" -d "$DB" "${args[@]}" >"$log" 2>&1; then
+        -U "$role" "${args[@]}" "$DB" >"$log" 2>&1; then
     echo "pgbench failed for the interleaved run of $*:" >&2; cat "$log" >&2; return 1
   fi
   check_pgbench_log "$log" "the interleaved run of $*"
@@ -249,7 +262,8 @@ if [ "$MIX_ROUNDS" -gt 0 ]; then
   for r in $(seq 1 "$MIX_ROUNDS"); do
     line="   round $r:"
     for w in "${WORKLOADS[@]}"; do
-      out=$(run_mix "$r" "$w" bench_admin "${MIX_ADMIN[@]}"; run_mix "$r" "$w" bench_bound "${MIX_BOUND[@]}")
+      out=$(run_mix "$r" "$w" bench_admin "${MIX_ADMIN[@]}" || exit 1
+            run_mix "$r" "$w" bench_bound "${MIX_BOUND[@]}" || exit 1)
       [ -n "$out" ] || exit 1
       echo "$out" >>"$MIX"
       line+=$(awk -F'\t' '{printf " %s/%s=%s", $2, $3, $4}' <<<"$out")
@@ -258,6 +272,10 @@ if [ "$MIX_ROUNDS" -gt 0 ]; then
     echo "$line" | fold -s -w 160 | sed '2,$s/^/      /'
   done
 fi
+
+echo "== C: where the time goes, inside one backend (test/bench/micro.sql)"
+psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -f "$BENCHDIR/micro.sql" >"$OUT/micro.txt" 2>&1 \
+  || { cat "$OUT/micro.txt" >&2; echo "micro.sql failed" >&2; exit 1; }
 
 # The deferred cost of the audit events: one sealing pass over all of them.
 seal_line=$(psql -X -A -t -F ' ' -d "$DB" -v ON_ERROR_STOP=1 <<'SQL'
@@ -309,9 +327,9 @@ SUMMARY=$OUT/summary.txt
     variant workload baseline "A TPS" ratio paired "CPU us" ratio "B ms" ratio
   printf '%s\n' "$(printf '%.0s-' $(seq 1 119))"
   for w in "${WORKLOADS[@]}"; do
-    for v in "${VARIANTS[@]}" entry; do
+    for v in "${VARIANTS[@]}" control entry; do
       b=$(baseline_of "$v")
-      if [ "$v" = entry ]; then
+      if [ "$v" = entry ] || [ "$v" = control ]; then
         mixed_done || continue
         m=nan; tr=n/a; pr=n/a; c=nan; cr=n/a
       else
@@ -364,6 +382,8 @@ SUMMARY=$OUT/summary.txt
   target "bound role vs explicit (tenant 1)"       bound       explicit1   aggregate 0.95
   echo
   echo "== other comparisons (no target)"
+  target "control: two identical variants (A/A)"  control     explicit    lookup    -
+  target "control: two identical variants (A/A)"  control     explicit    aggregate -
   target "(SELECT current_tenant()) vs plain call"  tgsub      tenantguard lookup    -
   target "(SELECT current_tenant()) vs plain call"  tgsub      tenantguard aggregate -
   target "hand-written policy vs explicit"         policy      explicit    lookup    -
@@ -378,6 +398,8 @@ SUMMARY=$OUT/summary.txt
     for v in "${VARIANTS[@]}"; do printf ' %s=%s' "$v" "$(med "$v" "${WORKLOADS[0]}" 6)"; done))"
   echo "   $events_total events in the ledger after the runs; sealing them afterwards took ${seal_s}s" \
        "for $sealed events (${seal_us} us per event, not included above)"
+  echo
+  cat "$OUT/micro.txt"
   echo
   echo "raw: $RAW (round, variant, workload, TPS, CPU us/txn, events/txn), $MIX (round, variant, workload, latency ms)"
   echo "plans: $OUT/plans.txt; load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,15 +1,18 @@
 -- tenantguard benchmark: data set and roles (run as superuser in a fresh database).
 --
--- 100 tenants x 10,000 rows, in four physically identical copies of one table:
---   bench.items_plain  unprotected; queries filter on tenant_id explicitly
---   bench.items_rls    hand-written RLS policy on current_setting('app.tenant')::uuid
---   bench.items_tg     tenantguard.protect()
---   bench.items_tgsub  tenantguard.protect(), then its policy rewritten to
---                      (SELECT tenantguard.current_tenant()) — the initplan form
+-- 100 tenants x 10,000 rows, in six physically identical copies of one table:
+--   bench.items_plain   unprotected; queries filter on tenant_id explicitly
+--   bench.items_plain2  the same, for variant 3e, and
+--   bench.items_ctl     the same, for the control 1c (in the interleaved runs
+--                       no two variants share a table and its cache)
+--   bench.items_rls     hand-written RLS policy on current_setting('app.tenant')::uuid
+--   bench.items_tg      tenantguard.protect()
+--   bench.items_tgsub   tenantguard.protect(), then its policy rewritten to
+--                       (SELECT tenantguard.current_tenant()) — the initplan form
 -- Tenant n has uuid 00000000-0000-0000-0000-<n, 12 digits> and owns the ids
 -- (n-1)*10000+1 .. n*10000, so pgbench can pick a tenant and one of its rows
 -- with random() alone. Rows are stored in tenant order (each tenant's rows are
--- contiguous: ~110 heap pages per tenant).
+-- contiguous: ~133 heap pages per tenant).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 
@@ -24,13 +27,13 @@ SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid,
 
 CREATE SCHEMA bench;
 
--- The four copies are built the same way: same rows in the same physical
+-- The six copies are built the same way: same rows in the same physical
 -- order, indexes built after the load.
 DO $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['items_plain', 'items_rls', 'items_tg', 'items_tgsub'] LOOP
+    FOREACH t IN ARRAY ARRAY['items_plain', 'items_plain2', 'items_ctl', 'items_rls', 'items_tg', 'items_tgsub'] LOOP
         EXECUTE format($f$
             CREATE TABLE bench.%1$I (
                 id          bigint NOT NULL,
@@ -87,12 +90,13 @@ GRANT SELECT ON bench.items_plain, bench.items_rls TO bench_app;
 GRANT SELECT ON bench.items_tg, bench.items_tgsub TO bench_admin;
 GRANT SELECT ON bench.items_tg TO bench_bound;
 -- The interleaved runs mix several variants in one pgbench run, which uses one
--- login: bench_admin runs variants 1, 2, 3, 3b and 3e (none of them is
+-- login: bench_admin runs variants 1, 1c, 2, 3, 3b and 3e (none of them is
 -- superuser, so both policies apply to it); bench_bound runs 1b and 4.
-GRANT SELECT ON bench.items_plain, bench.items_rls TO bench_admin;
+GRANT SELECT ON bench.items_plain, bench.items_plain2, bench.items_ctl, bench.items_rls TO bench_admin;
 GRANT SELECT ON bench.items_plain TO bench_bound;
 
-VACUUM (FREEZE, ANALYZE) bench.items_plain, bench.items_rls, bench.items_tg, bench.items_tgsub;
+VACUUM (FREEZE, ANALYZE) bench.items_plain, bench.items_plain2, bench.items_ctl, bench.items_rls,
+    bench.items_tg, bench.items_tgsub;
 VACUUM ANALYZE tenantguard.tenants;
 
 -- Everything in shared_buffers before the first timed run.

@@ -1,7 +1,7 @@
--- Variant 3e (diagnostic, interleaved runs only): set_tenant() per transaction as in variant 3, but the query is variant 1's explicit WHERE on the unprotected table, so the difference to variant 1 is the cost of entering the tenant and the difference to variant 3 the cost of the policy.
+-- Variant 3e (diagnostic, interleaved runs only): set_tenant() per transaction as in variant 3, but the query is variant 1's explicit WHERE on its own unprotected copy (items_plain2), so the difference to variant 1 is the cost of entering the tenant and the difference to variant 3 the cost of the policy.
 \set tno random(1, 100)
 \set id (:tno - 1) * 10000 + random(1, 10000)
 BEGIN;
 SELECT tenantguard.set_tenant(('00000000-0000-0000-0000-' || lpad(:tno::text, 12, '0'))::uuid);
-SELECT id, sku, amount, created_at FROM bench.items_plain WHERE tenant_id = ('00000000-0000-0000-0000-' || lpad(:tno::text, 12, '0'))::uuid AND id = :id;
+SELECT id, sku, amount, created_at FROM bench.items_plain2 WHERE tenant_id = ('00000000-0000-0000-0000-' || lpad(:tno::text, 12, '0'))::uuid AND id = :id;
 COMMIT;
