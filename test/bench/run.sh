@@ -38,7 +38,8 @@
 #   BENCH_WARMUP          seconds of untimed warm-up per script  (default 1)
 #   BENCH_PLAN_CACHE_MODE plan_cache_mode of the bench database
 #                         (default force_generic_plan; see docs/performance.md)
-#   BENCH_SHARED_BUFFERS  shared_buffers                         (default 1GB; data ~800 MB)
+#   BENCH_SHARED_BUFFERS  shared_buffers                         (default 2GB: ~800 MB of tables
+#                         plus the audit events the runs write, ~0.5 GB per run)
 #   BENCH_FSYNC           fsync of the cluster                   (default off, as test/cluster.sh)
 #   BENCH_VARIANTS        subset for A, e.g. "explicit tenantguard"
 #   BENCH_WORKLOADS       subset, e.g. "lookup"
@@ -56,7 +57,7 @@ MIX_ROUNDS=${BENCH_MIX_ROUNDS:-3}
 CLIENTS=${BENCH_CLIENTS:-2}
 WARMUP=${BENCH_WARMUP:-1}
 PLAN_CACHE_MODE=${BENCH_PLAN_CACHE_MODE:-force_generic_plan}
-SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-1GB}
+SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
 VARIANTS=(${BENCH_VARIANTS:-explicit explicit1 policy tenantguard tgsub bound})
 WORKLOADS=(${BENCH_WORKLOADS:-lookup aggregate})
 OUT=${BENCH_OUT:-test/results/bench-isolation}
@@ -165,7 +166,7 @@ children_ticks() { sed 's/^.*) //' "/proc/$PM_PID/stat" | awk '{print $14 + $15}
 children() {
   local f line rest
   for f in /proc/[0-9]*/stat; do
-    read -r line <"$f" 2>/dev/null || continue
+    { read -r line <"$f"; } 2>/dev/null || continue   # the process may be gone
     rest=${line##*) }                      # after the command name: state ppid ...
     rest=${rest#* }
     if [ "${rest%% *}" = "$PM_PID" ]; then echo "${line%% *}"; fi
@@ -257,7 +258,14 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "$line" | fold -s -w 160 | sed '2,$s/^/      /'
 done
 
+# Phase A never reads the copies only B uses; load every copy again.
+prewarm() {
+  psql -X -q -A -t -d "$DB" -v ON_ERROR_STOP=1 -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bench' AND c.relkind IN ('r', 'i')" >/dev/null
+}
+
 if [ "$MIX_ROUNDS" -gt 0 ]; then
+  prewarm
   echo "== B: interleaved runs (round: variant/workload mean latency in ms ...)"
   for r in $(seq 1 "$MIX_ROUNDS"); do
     line="   round $r:"
