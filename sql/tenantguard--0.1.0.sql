@@ -891,10 +891,11 @@ CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON tenantguard_audit.signing
 
 -- Visibility: auditors read everything; inside a tenant, owner/admin/auditor
 -- roles read that tenant's events; everyone else reads nothing.
+-- C, not SQL: a SQL function here would be inlined into the policy and its
+-- operators resolved through the querying role's search_path.
 CREATE FUNCTION tenantguard_audit._can_read_tenant(tenant uuid) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT tenant IS NOT NULL AND tenant = tenantguard.current_tenant()
-                 AND tenantguard.current_role_name() IN ('owner', 'admin', 'auditor') $$;
+    LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF
+    AS 'MODULE_PATHNAME', 'tg_can_read_audit_tenant';
 ALTER TABLE tenantguard_audit.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY auditor_reads_all ON tenantguard_audit.events FOR SELECT TO tenantguard_auditor USING (true);
 CREATE POLICY tenant_reads_own ON tenantguard_audit.events FOR SELECT TO PUBLIC
@@ -1170,6 +1171,8 @@ CREATE FUNCTION tenantguard.secret_key_version(s tenantguard.secret) RETURNS int
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_key_version';
 CREATE FUNCTION tenantguard.secret_tenant(s tenantguard.secret) RETURNS uuid
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'tg_secret_tenant';
+-- Executable by anyone, refused outside reencrypt() (whose UPDATE runs as the
+-- table's owner); it only re-encrypts a ciphertext for its own tenant.
 CREATE FUNCTION tenantguard._reseal(s tenantguard.secret) RETURNS tenantguard.secret
     LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'tg_reseal';
 CREATE FUNCTION tenantguard._newest_key_version() RETURNS integer
@@ -1181,7 +1184,7 @@ CREATE FUNCTION tenantguard.rewrap_keys(old_master_key_file text) RETURNS intege
 
 REVOKE ALL ON FUNCTION tenantguard.seal(text), tenantguard.seal(bytea),
     tenantguard.reveal(tenantguard.secret), tenantguard.reveal_bytea(tenantguard.secret),
-    tenantguard.blind_index(text, text), tenantguard._reseal(tenantguard.secret),
+    tenantguard.blind_index(text, text),
     tenantguard._newest_key_version(), tenantguard.rotate_data_key(),
     tenantguard.rewrap_keys(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.seal(text), tenantguard.seal(bytea),
@@ -1190,53 +1193,15 @@ GRANT EXECUTE ON FUNCTION tenantguard.seal(text), tenantguard.seal(bytea),
     TO tenantguard_app, tenantguard_admin;
 GRANT EXECUTE ON FUNCTION tenantguard.rotate_data_key() TO tenantguard_admin;
 
--- Rewrite a table's secret column to the newest data key, in batches.
+-- Rewrite a table's secret column to the newest data key, in batches. C, not
+-- SECURITY DEFINER: the UPDATE runs as the table's owner (its triggers,
+-- defaults and constraints are the owner's code), tenant by tenant for a
+-- protected table; see tg_reencrypt in src/secrets.c.
 CREATE FUNCTION tenantguard.reencrypt(rel regclass, col name, batch integer DEFAULT 1000,
                                       max_rows bigint DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    newest integer;
-    done bigint := 0;
-    n bigint;
-    step integer;
-BEGIN
-    IF rel IS NULL OR col IS NULL OR batch IS NULL THEN
-        RAISE EXCEPTION 'rel, col and batch must not be null' USING ERRCODE = '22004';
-    END IF;
-    IF batch < 1 THEN
-        RAISE EXCEPTION 'batch must be at least 1' USING ERRCODE = '22023';
-    END IF;
-    IF NOT tenantguard._invoker_owns(rel) THEN
-        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_attribute a
-                    WHERE a.attrelid = rel AND a.attname = col AND NOT a.attisdropped
-                      AND a.atttypid = 'tenantguard.secret'::regtype) THEN
-        RAISE EXCEPTION 'column "%" of % is not of type tenantguard.secret', col, rel
-            USING ERRCODE = '42804';
-    END IF;
-    newest := tenantguard._newest_key_version();
-    LOOP
-        step := CASE WHEN max_rows IS NULL THEN batch ELSE least(batch, max_rows - done)::integer END;
-        EXIT WHEN step <= 0;
-        EXECUTE format(
-            'WITH stale AS (SELECT ctid FROM %1$s WHERE tenantguard.secret_key_version(%2$I) < $1 '
-            '                LIMIT $2 FOR UPDATE) '
-            'UPDATE %1$s t SET %2$I = tenantguard._reseal(t.%2$I) FROM stale '
-            ' WHERE t.ctid = stale.ctid AND tenantguard.secret_key_version(t.%2$I) < $1',
-            rel, col) USING newest, step;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXIT WHEN n = 0;
-        done := done + n;
-    END LOOP;
-    PERFORM tenantguard_audit._record('secret', 'reencrypt', rel::text || '.' || quote_ident(col), 'allow', NULL,
-                                      jsonb_build_object('rows', done, 'key_version', newest));
-    RETURN done;
-END
-$$;
+    LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'tg_reencrypt';
 COMMENT ON FUNCTION tenantguard.reencrypt(regclass, name, integer, bigint) IS
     'Re-seal a secret column under the newest data key; resumable (only stale rows are touched).';
 REVOKE ALL ON FUNCTION tenantguard.reencrypt(regclass, name, integer, bigint) FROM PUBLIC;
@@ -1342,8 +1307,10 @@ DECLARE
     v integer;
 BEGIN
     PERFORM tenantguard._check_secret_name(name, scope);
-    -- one writer per (tenant, scope, name) at a time, so versions never collide
-    PERFORM pg_advisory_xact_lock(hashtextextended('tenantguard.vault/' || t::text || '/' || scope || '/' || name, 0));
+    -- The upsert takes the row lock of (tenant, scope, name): concurrent
+    -- writers of the same secret queue on it, so versions never collide, and
+    -- no other tenant can take that lock (an advisory lock key could be
+    -- computed, and held, by anyone).
     INSERT INTO tenantguard.vault_versions AS vv (tenant_id, scope, name, last_version)
     VALUES (t, scope, name, 1)
     ON CONFLICT ON CONSTRAINT vault_versions_pkey DO UPDATE SET last_version = vv.last_version + 1

@@ -857,6 +857,7 @@ tg_key_for_block(const TgSigningKey *keys, int n, int64 block_id, const uint8_t 
 void
 tg_audit_rotate_signing_key(const uint8_t old_master_key[32])
 {
+	int			spi_level;
 	uint8_t		old_pk[TG_SIGN_PK_LEN],
 				old_sk[TG_SIGN_SK_LEN],
 				new_pk[TG_SIGN_PK_LEN],
@@ -870,8 +871,7 @@ tg_audit_rotate_signing_key(const uint8_t old_master_key[32])
 	tg_ledger_keypair(old_master_key, old_pk, old_sk);
 	tg_signing_keys(new_pk, new_sk);
 	sodium_memzero(new_sk, sizeof(new_sk));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = tg_spi_begin();
 	if (SPI_execute("LOCK TABLE tenantguard_audit.blocks IN EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
 		SPI_execute("SELECT public_key FROM tenantguard_audit.signing_keys ORDER BY id DESC LIMIT 1",
 					true, 1) != SPI_OK_SELECT)
@@ -879,14 +879,14 @@ tg_audit_rotate_signing_key(const uint8_t old_master_key[32])
 	if (SPI_processed == 0)
 	{
 		/* nothing was ever sealed: the new key simply starts the ledger */
-		SPI_finish();
+		tg_spi_end(spi_level);
 		sodium_memzero(old_sk, sizeof(old_sk));
 		return;
 	}
 	latest = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (VARSIZE_ANY_EXHDR(latest) == TG_SIGN_PK_LEN && memcmp(VARDATA_ANY(latest), new_pk, TG_SIGN_PK_LEN) == 0)
 	{
-		SPI_finish();
+		tg_spi_end(spi_level);
 		sodium_memzero(old_sk, sizeof(old_sk));
 		return;
 	}
@@ -906,11 +906,11 @@ tg_audit_rotate_signing_key(const uint8_t old_master_key[32])
 		vals[0] = PointerGetDatum(tg_bytea(new_pk, TG_SIGN_PK_LEN));
 		vals[1] = PointerGetDatum(tg_bytea(sig, TG_SIG_LEN));
 		if (SPI_execute_with_args("INSERT INTO tenantguard_audit.signing_keys (first_block, public_key, endorsement) "
-								  "SELECT coalesce(max(id), 0) + 1, $1, $2 FROM tenantguard_audit.blocks",
+								  "SELECT COALESCE(pg_catalog.max(id), 0) OPERATOR(pg_catalog.+) 1, $1, $2 FROM tenantguard_audit.blocks",
 								  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not store the new ledger signing key");
 	}
-	SPI_finish();
+	tg_spi_end(spi_level);
 }
 
 /* Recompute the hash of an event row read with SPI (columns in table order). */
@@ -941,6 +941,7 @@ static const char *tg_events_cols =
 int64
 tg_audit_seal(void)
 {
+	int			spi_level;
 	int64		sealed = 0;
 	int64		prev_id = 0;
 	uint64		from_xid = 0,
@@ -962,8 +963,7 @@ tg_audit_seal(void)
 	memset(prev_hash, 0, sizeof(prev_hash));
 	tg_signing_keys(pk, sk);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = tg_spi_begin();
 	if (SPI_execute("LOCK TABLE tenantguard_audit.blocks IN EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock tenantguard_audit.blocks");
 	{
@@ -983,7 +983,7 @@ tg_audit_seal(void)
 
 			vals[0] = PointerGetDatum(tg_bytea(pk, TG_SIGN_PK_LEN));
 			if (SPI_execute_with_args("INSERT INTO tenantguard_audit.signing_keys (first_block, public_key) "
-									  "SELECT coalesce(max(id), 0) + 1, $1 FROM tenantguard_audit.blocks",
+									  "SELECT COALESCE(pg_catalog.max(id), 0) OPERATOR(pg_catalog.+) 1, $1 FROM tenantguard_audit.blocks",
 									  1, types, vals, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "could not store the ledger signing key");
 		}
@@ -1003,7 +1003,7 @@ tg_audit_seal(void)
 		if (VARSIZE_ANY_EXHDR(h) == TG_HASH_LEN)
 			memcpy(prev_hash, VARDATA_ANY(h), TG_HASH_LEN);
 	}
-	if (SPI_execute("SELECT pg_snapshot_xmin(pg_current_snapshot())", false, 1) != SPI_OK_SELECT ||
+	if (SPI_execute("SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())", false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read the transaction horizon");
 	{
@@ -1020,13 +1020,14 @@ tg_audit_seal(void)
 				 errhint("Run CALL tenantguard_audit.catch_up(); right after a restore, before new events are written.")));
 	if (horizon <= from_xid)
 	{
-		SPI_finish();
+		tg_spi_end(spi_level);
 		sodium_memzero(sk, sizeof(sk));
 		return 0;
 	}
 
 	tg_root_init(&rs);
-	q = psprintf("SELECT %s FROM tenantguard_audit.events WHERE txid >= $1 AND txid < $2 ORDER BY id",
+	q = psprintf("SELECT %s FROM tenantguard_audit.events "
+				 "WHERE txid OPERATOR(pg_catalog.>=) $1 AND txid OPERATOR(pg_catalog.<) $2 ORDER BY id",
 				 tg_events_cols);
 	args[0] = UInt64GetDatum(from_xid);
 	args[1] = UInt64GetDatum(horizon);
@@ -1089,7 +1090,7 @@ tg_audit_seal(void)
 			elog(ERROR, "could not store an audit block");
 	}
 	sodium_memzero(sk, sizeof(sk));
-	SPI_finish();
+	tg_spi_end(spi_level);
 	return sealed;
 }
 
@@ -1134,8 +1135,8 @@ tg_verify_events(TgVerifyResult *r, uint64 from, uint64 to, tg_root_state *rs,
 	Datum		args[2];
 	char	   *q;
 
-	q = psprintf("SELECT %s FROM tenantguard_audit.events WHERE txid >= $1 %s ORDER BY id",
-				 tg_events_cols, to ? "AND txid < $2" : "AND $2 IS NULL");
+	q = psprintf("SELECT %s FROM tenantguard_audit.events WHERE txid OPERATOR(pg_catalog.>=) $1 %s ORDER BY id",
+				 tg_events_cols, to ? "AND txid OPERATOR(pg_catalog.<) $2" : "AND $2 IS NULL");
 	args[0] = UInt64GetDatum(from);
 	args[1] = UInt64GetDatum(to);
 	portal = SPI_cursor_open_with_args(NULL, q, 2, argtypes, args, to ? NULL : " n", true, 0);
@@ -1268,6 +1269,7 @@ PG_FUNCTION_INFO_V1(tg_audit_verify_sql);
 Datum
 tg_audit_verify_sql(PG_FUNCTION_ARGS)
 {
+	int			spi_level;
 	TupleDesc	tupdesc;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
@@ -1279,8 +1281,7 @@ tg_audit_verify_sql(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "verify must return a composite type");
 	tupdesc = BlessTupleDesc(tupdesc);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = tg_spi_begin();
 	tg_audit_verify(PG_ARGISNULL(0) ? NULL : &tenant, &r, 0, NULL, NULL);
 	values[0] = BoolGetDatum(r.ok);
 	values[1] = Int64GetDatum(r.events);
@@ -1299,7 +1300,7 @@ tg_audit_verify_sql(PG_FUNCTION_ARGS)
 
 		/* copy out of SPI memory before finishing */
 		result = SPI_datumTransfer(HeapTupleGetDatum(tup), false, -1);
-		SPI_finish();
+		tg_spi_end(spi_level);
 		PG_RETURN_DATUM(result);
 	}
 }
@@ -1329,6 +1330,7 @@ PG_FUNCTION_INFO_V1(tg_audit_verify_chain_to);
 Datum
 tg_audit_verify_chain_to(PG_FUNCTION_ARGS)
 {
+	int			spi_level;
 	int64		block_id = PG_GETARG_INT64(0);
 	bytea	   *want = PG_GETARG_BYTEA_PP(1);
 	TgVerifyResult r;
@@ -1338,10 +1340,9 @@ tg_audit_verify_chain_to(PG_FUNCTION_ARGS)
 
 	if (block_id < 1)
 		PG_RETURN_BOOL(false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	spi_level = tg_spi_begin();
 	tg_audit_verify(NULL, &r, block_id, last, &last_id);
-	SPI_finish();
+	tg_spi_end(spi_level);
 	ok = r.ok && last_id == block_id && VARSIZE_ANY_EXHDR(want) == TG_HASH_LEN &&
 		memcmp(VARDATA_ANY(want), last, TG_HASH_LEN) == 0;
 	PG_RETURN_BOOL(ok);

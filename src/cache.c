@@ -39,17 +39,34 @@ static Oid	tg_tenants_relid = InvalidOid;
 static Oid	tg_bindings_relid = InvalidOid;
 static Oid	tg_registry_relid = InvalidOid;
 
-static MemoryContext tg_cache_cxt = NULL;
+/*
+ * Each cache lives in a memory context of its own. An invalidation deletes
+ * the installed contexts and bumps the generation; a loader builds into a
+ * fresh context (invalidations arrive while it opens a table, and must not
+ * free what it is building) and installs the result only when no
+ * invalidation arrived meanwhile.
+ */
+static uint64 tg_cache_generation = 0;
+static MemoryContext tg_protected_cxt = NULL;
 static HTAB *tg_protected = NULL;	/* NULL = must be rebuilt */
+static MemoryContext tg_bindings_cxt = NULL;
 static HTAB *tg_bindings = NULL;	/* NULL = must be rebuilt */
+
+/* How often a loader retries before using a result once without keeping it. */
+#define TG_CACHE_LOAD_ATTEMPTS 4
 
 static void
 tg_cache_reset(void)
 {
-	if (tg_cache_cxt != NULL)
-		MemoryContextReset(tg_cache_cxt);
+	tg_cache_generation++;
 	tg_protected = NULL;
 	tg_bindings = NULL;
+	if (tg_protected_cxt != NULL)
+		MemoryContextDelete(tg_protected_cxt);
+	tg_protected_cxt = NULL;
+	if (tg_bindings_cxt != NULL)
+		MemoryContextDelete(tg_bindings_cxt);
+	tg_bindings_cxt = NULL;
 	tg_context_invalidate();
 }
 
@@ -77,22 +94,79 @@ bool
 tg_extension_present(void)
 {
 	Oid			nsp;
+	Oid			tenants,
+				bindings,
+				registry;
 
 	if (tg_ext_state >= 0)
 		return tg_ext_state == 1;
 
-	if (tg_cache_cxt == NULL)
-		tg_cache_cxt = AllocSetContextCreate(TopMemoryContext,
-											 "tenantguard cache",
-											 ALLOCSET_SMALL_SIZES);
+	/* each lookup may process invalidations: assign only at the end */
 	nsp = get_namespace_oid(TG_SCHEMA, true);
-	tg_tenants_relid = OidIsValid(nsp) ? get_relname_relid("tenants", nsp) : InvalidOid;
-	tg_bindings_relid = OidIsValid(nsp) ? get_relname_relid("role_bindings", nsp) : InvalidOid;
-	tg_registry_relid = OidIsValid(nsp) ? get_relname_relid("protected_registry", nsp) : InvalidOid;
-	tg_ext_state = (OidIsValid(tg_tenants_relid) && OidIsValid(tg_bindings_relid) &&
-					OidIsValid(tg_registry_relid)) ? 1 : 0;
+	tenants = OidIsValid(nsp) ? get_relname_relid("tenants", nsp) : InvalidOid;
+	bindings = OidIsValid(nsp) ? get_relname_relid("role_bindings", nsp) : InvalidOid;
+	registry = OidIsValid(nsp) ? get_relname_relid("protected_registry", nsp) : InvalidOid;
 	tg_cache_reset();
+	tg_tenants_relid = tenants;
+	tg_bindings_relid = bindings;
+	tg_registry_relid = registry;
+	tg_ext_state = (OidIsValid(tenants) && OidIsValid(bindings) && OidIsValid(registry)) ? 1 : 0;
 	return tg_ext_state == 1;
+}
+
+typedef HTAB *(*TgCacheLoader) (MemoryContext cxt);
+
+/*
+ * Build a cache with loader into a fresh context and install it in *slot /
+ * *slot_cxt when no invalidation arrived during the build. Returns the table
+ * to use now (NULL when the extension is gone); *transient is set when the
+ * table was not installed and the caller must delete it after use.
+ */
+static HTAB *
+tg_cache_load(TgCacheLoader loader, const char *name, HTAB **slot,
+			  MemoryContext *slot_cxt, MemoryContext *transient)
+{
+	volatile int attempt;
+
+	*transient = NULL;
+	for (attempt = 1;; attempt++)
+	{
+		uint64		generation;
+		MemoryContext cxt;
+		HTAB	   *h = NULL;
+
+		if (!tg_extension_present())
+			return NULL;
+		generation = tg_cache_generation;
+		cxt = AllocSetContextCreate(TopMemoryContext, "tenantguard cache", ALLOCSET_SMALL_SIZES);
+		MemoryContextSetIdentifier(cxt, name);
+		PG_TRY();
+		{
+			h = loader(cxt);
+		}
+		PG_CATCH();
+		{
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+
+		if (generation == tg_cache_generation && tg_ext_state == 1)
+		{
+			if (*slot_cxt != NULL)
+				MemoryContextDelete(*slot_cxt);
+			*slot_cxt = cxt;
+			*slot = h;
+			return h;
+		}
+		if (attempt >= TG_CACHE_LOAD_ATTEMPTS)
+		{
+			/* invalidation storm: answer from this build, keep nothing */
+			*transient = cxt;
+			return h;
+		}
+		MemoryContextDelete(cxt);
+	}
 }
 
 /* The attribute number of a column by name; elog when missing. */
@@ -114,8 +188,9 @@ tg_attnum(Relation rel, const char *name)
 	return InvalidAttrNumber;
 }
 
-static void
-tg_load_protected(void)
+/* Build the set of protected relations into cxt. */
+static HTAB *
+tg_load_protected(MemoryContext cxt)
 {
 	HASHCTL		ctl;
 	HTAB	   *h;
@@ -128,7 +203,7 @@ tg_load_protected(void)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(TgProtectedEntry);
-	ctl.hcxt = tg_cache_cxt;
+	ctl.hcxt = cxt;
 	h = hash_create("tenantguard protected relations", 64, &ctl,
 					HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
@@ -156,7 +231,7 @@ tg_load_protected(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	tg_protected = h;
+	return h;
 }
 
 /* Is relid protected? Optionally returns its tenant column (NAMEDATALEN). */
@@ -164,21 +239,33 @@ bool
 tg_is_protected(Oid relid, char *tenant_column)
 {
 	TgProtectedEntry *e;
+	HTAB	   *h;
+	MemoryContext transient = NULL;
+	bool		found = false;
 
 	if (!tg_extension_present())
 		return false;
-	if (tg_protected == NULL)
-		tg_load_protected();
-	e = (TgProtectedEntry *) hash_search(tg_protected, &relid, HASH_FIND, NULL);
-	if (e == NULL)
+	h = tg_protected;
+	if (h == NULL)
+		h = tg_cache_load(tg_load_protected, "tenantguard protected relations",
+						  &tg_protected, &tg_protected_cxt, &transient);
+	if (h == NULL)
 		return false;
-	if (tenant_column)
-		strlcpy(tenant_column, NameStr(e->tenant_column), NAMEDATALEN);
-	return true;
+	e = (TgProtectedEntry *) hash_search(h, &relid, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		found = true;
+		if (tenant_column)
+			strlcpy(tenant_column, NameStr(e->tenant_column), NAMEDATALEN);
+	}
+	if (transient != NULL)
+		MemoryContextDelete(transient);
+	return found;
 }
 
-static void
-tg_load_bindings(void)
+/* Build the map of bound roles into cxt. */
+static HTAB *
+tg_load_bindings(MemoryContext cxt)
 {
 	HASHCTL		ctl;
 	HTAB	   *h;
@@ -192,7 +279,7 @@ tg_load_bindings(void)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(Oid);
 	ctl.entrysize = sizeof(TgBinding);
-	ctl.hcxt = tg_cache_cxt;
+	ctl.hcxt = cxt;
 	h = hash_create("tenantguard role bindings", 16, &ctl,
 					HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
@@ -224,7 +311,7 @@ tg_load_bindings(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	tg_bindings = h;
+	return h;
 }
 
 /* The binding of role, if it has one. */
@@ -232,17 +319,28 @@ bool
 tg_lookup_binding(Oid role, TgBinding *out)
 {
 	TgBinding  *b;
+	HTAB	   *h;
+	MemoryContext transient = NULL;
+	bool		found = false;
 
 	if (!tg_extension_present())
 		return false;
-	if (tg_bindings == NULL)
-		tg_load_bindings();
-	b = (TgBinding *) hash_search(tg_bindings, &role, HASH_FIND, NULL);
-	if (b == NULL)
+	h = tg_bindings;
+	if (h == NULL)
+		h = tg_cache_load(tg_load_bindings, "tenantguard role bindings",
+						  &tg_bindings, &tg_bindings_cxt, &transient);
+	if (h == NULL)
 		return false;
-	if (out)
-		*out = *b;
-	return true;
+	b = (TgBinding *) hash_search(h, &role, HASH_FIND, NULL);
+	if (b != NULL)
+	{
+		found = true;
+		if (out)
+			*out = *b;
+	}
+	if (transient != NULL)
+		MemoryContextDelete(transient);
+	return found;
 }
 
 /* Status (and optionally slug) of a tenant, read through its primary key. */
@@ -280,6 +378,38 @@ tg_lookup_tenant(const pg_uuid_t *tenant, char **slug)
 
 			*slug = isnull ? NULL : TextDatumGetCString(sl);
 		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* Every tenant's id (palloc'ed pg_uuid_t), in no particular order. */
+List *
+tg_tenant_ids(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	AttrNumber	a_id;
+	List	   *result = NIL;
+
+	if (!tg_extension_present())
+		return NIL;
+	rel = table_open(tg_tenants_relid, AccessShareLock);
+	a_id = tg_attnum(rel, "id");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_id, RelationGetDescr(rel), &isnull);
+		pg_uuid_t  *u;
+
+		if (isnull)
+			continue;
+		u = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+		*u = *DatumGetUUIDP(d);
+		result = lappend(result, u);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

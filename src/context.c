@@ -249,6 +249,14 @@ tg_effective_recompute(void)
 
 	memset(&tg_effective, 0, sizeof(tg_effective));
 
+	/*
+	 * Valid from here on: the lookups below may process invalidations, and
+	 * one arriving meanwhile must leave the result invalid for next time.
+	 */
+	tg_effective_session_user = session_user;
+	tg_effective_outer_user = outer_user;
+	tg_effective_valid = true;
+
 	if (tg_extension_present())
 	{
 		bound = tg_lookup_binding(session_user, &binding);
@@ -270,10 +278,6 @@ tg_effective_recompute(void)
 	}
 	else if (bound)
 		(void) tg_effective_from_binding(&binding, &tg_effective);
-
-	tg_effective_session_user = session_user;
-	tg_effective_outer_user = outer_user;
-	tg_effective_valid = true;
 }
 
 /* The context in force, or NULL when there is none (fail closed). */
@@ -384,6 +388,54 @@ tg_context_enter(const tg_context_value *value, bool is_local)
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/*
+ * Enter tenant for the current GUC nest level only, for tenantguard's own
+ * maintenance code (reencrypt() visits each tenant's rows as the table's
+ * owner): the caller opened the level with NewGUCNestLevel() and ends it
+ * with AtEOXact_GUC(), which restores the context it had. The principal and
+ * role are the caller's when it has a context, else admin:<session user>.
+ */
+void
+tg_context_enter_nested(const pg_uuid_t *tenant)
+{
+	const TgEffectiveContext *cur = tg_effective_context();
+	tg_context_value v;
+	char		buf[TG_CTX_TEXT_MAX];
+
+	memset(&v, 0, sizeof(v));
+	memcpy(v.tenant, tenant->data, UUID_LEN);
+	v.scope = 'L';
+	if (cur != NULL)
+	{
+		strlcpy(v.role, cur->role, sizeof(v.role));
+		strlcpy(v.principal, cur->principal, sizeof(v.principal));
+	}
+	else
+	{
+		char	   *who = GetUserNameFromId(GetSessionUserId(), false);
+
+		strlcpy(v.role, "admin", sizeof(v.role));
+		snprintf(v.principal, sizeof(v.principal), "admin:%s", who);
+	}
+	if (tg_ctx_format(&v, buf, sizeof(buf)) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid tenant context")));
+	tg_internal_set = true;
+	PG_TRY();
+	{
+		(void) set_config_option("tenantguard.context", buf,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		tg_internal_set = false;
+	}
+	PG_END_TRY();
+	explicit_bzero(buf, sizeof(buf));
+}
+
 PG_FUNCTION_INFO_V1(tg_set_tenant);
 
 /* set_tenant(tenant uuid, is_local boolean): administrators enter a tenant. */
@@ -473,6 +525,30 @@ tg_current_role_name(PG_FUNCTION_ARGS)
 	if (c == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(c->role));
+}
+
+PG_FUNCTION_INFO_V1(tg_can_read_audit_tenant);
+
+/*
+ * _can_read_tenant(tenant): may the current context read that tenant's audit
+ * events? The events table's policy calls it. It is C rather than SQL so
+ * that nothing in it is resolved through the caller's search_path when the
+ * policy is planned (a SQL function would be inlined, operators and all).
+ */
+Datum
+tg_can_read_audit_tenant(PG_FUNCTION_ARGS)
+{
+	const TgEffectiveContext *c;
+	pg_uuid_t  *tenant;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	tenant = PG_GETARG_UUID_P(0);
+	c = tg_effective_context();
+	if (c == NULL || memcmp(c->tenant.data, tenant->data, UUID_LEN) != 0)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(strcmp(c->role, "owner") == 0 || strcmp(c->role, "admin") == 0 ||
+				   strcmp(c->role, "auditor") == 0);
 }
 
 PG_FUNCTION_INFO_V1(tg_whoami);

@@ -21,7 +21,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid_d.h"
-#include "catalog/pg_type_d.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -34,6 +35,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
 
 #include "core/encoding.h"
 #include "core/envelope.h"
@@ -93,11 +96,17 @@ tg_forget_master_key(void)
 	tg_forget_data_keys();
 }
 
+/* Bumped by every invalidation of the keys; a load that saw one retries. */
+static uint64 tg_keys_generation = 0;
+
 static void
 tg_keys_relcache_callback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == tg_keys_relid)
+	{
+		tg_keys_generation++;
 		tg_forget_data_keys();
+	}
 }
 
 static void
@@ -235,11 +244,31 @@ tg_col(Relation rel, const char *name)
 	return InvalidAttrNumber;
 }
 
-/* Unwrap every stored key with the master key into this backend's cache. */
-static void
-tg_load_keys(void)
+/* Keys read by one pass of tg_load_keys, not yet installed. */
+typedef struct TgKeyStage
 {
-	const uint8_t *mk;
+	int			n;
+	TgKey		keys[TG_MAX_KEYS];
+	uint8_t    *index_key;
+} TgKeyStage;
+
+static void
+tg_stage_free(TgKeyStage *st)
+{
+	int			i;
+
+	for (i = 0; i < st->n; i++)
+		sodium_free(st->keys[i].key);
+	st->n = 0;
+	if (st->index_key)
+		sodium_free(st->index_key);
+	st->index_key = NULL;
+}
+
+/* Read and unwrap every stored key into st (which the caller frees on error). */
+static void
+tg_read_keys(const uint8_t *mk, TgKeyStage *st)
+{
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
@@ -247,12 +276,6 @@ tg_load_keys(void)
 				a_purpose,
 				a_wrapped,
 				a_mkid;
-
-	if (tg_keys_loaded)
-		return;
-	mk = tg_master_key();
-	tg_forget_data_keys();
-	tg_keys_relid = tg_data_keys_relid();
 
 	rel = table_open(tg_keys_relid, AccessShareLock);
 	a_ver = tg_col(rel, "version");
@@ -285,7 +308,7 @@ tg_load_keys(void)
 						 errmsg("%s key version %d is wrapped by a different master key", purpose, version),
 						 errhint("If the master key file was replaced, run tenantguard.rewrap_keys('<old key file>') "
 								 "as a superuser; otherwise point tenantguard.master_key_file at the right key.")));
-			if (p == 'd' && tg_n_data_keys >= TG_MAX_KEYS)
+			if (p == 'd' && st->n >= TG_MAX_KEYS)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("too many data key versions")));
@@ -305,17 +328,15 @@ tg_load_keys(void)
 			}
 			if (p == 'i')
 			{
-				if (tg_index_key)
-					sodium_free(tg_index_key);
-				tg_index_key = k;
+				if (st->index_key)
+					sodium_free(st->index_key);
+				st->index_key = k;
 			}
 			else
 			{
-				tg_data_keys[tg_n_data_keys].version = version;
-				tg_data_keys[tg_n_data_keys].key = k;
-				tg_n_data_keys++;
-				if (version > tg_newest_version)
-					tg_newest_version = version;
+				st->keys[st->n].version = version;
+				st->keys[st->n].key = k;
+				st->n++;
 			}
 		}
 	}
@@ -323,13 +344,64 @@ tg_load_keys(void)
 	{
 		systable_endscan(scan);
 		table_close(rel, AccessShareLock);
-		tg_forget_data_keys();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	tg_keys_loaded = true;
+}
+
+/*
+ * Unwrap every stored key with the master key into this backend's cache.
+ * The keys are read into a stage and installed only when complete and no
+ * invalidation arrived during the read (opening the table processes
+ * invalidations, which drop the installed keys).
+ */
+static void
+tg_load_keys(void)
+{
+	static TgKeyStage stage;
+	const uint8_t *mk;
+	volatile int attempt;
+
+	if (tg_keys_loaded)
+		return;
+	mk = tg_master_key();
+	tg_keys_relid = tg_data_keys_relid();
+	for (attempt = 1;; attempt++)
+	{
+		uint64		generation = tg_keys_generation;
+		int			i;
+
+		memset(&stage, 0, sizeof(stage));
+		PG_TRY();
+		{
+			tg_read_keys(mk, &stage);
+		}
+		PG_CATCH();
+		{
+			tg_stage_free(&stage);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		if (generation != tg_keys_generation && attempt < 4)
+		{
+			tg_stage_free(&stage);
+			continue;
+		}
+		tg_forget_data_keys();
+		for (i = 0; i < stage.n; i++)
+		{
+			tg_data_keys[i] = stage.keys[i];
+			if (stage.keys[i].version > tg_newest_version)
+				tg_newest_version = stage.keys[i].version;
+		}
+		tg_n_data_keys = stage.n;
+		tg_index_key = stage.index_key;
+		/* after an invalidation storm the keys serve this call and are reloaded next time */
+		tg_keys_loaded = generation == tg_keys_generation;
+		return;
+	}
 }
 
 /* A palloc'ed bytea holding a copy of n bytes. */
@@ -366,21 +438,26 @@ tg_create_key(char purpose, bool if_missing)
 				 errmsg("could not allocate secure memory for a data key")));
 	randombytes_buf(k, TG_KEY_LEN);
 
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	/*
+	 * As the bootstrap superuser, in a security-restricted operation, with
+	 * search_path pinned and every name qualified: the caller may be an
+	 * application role with objects of its own on its search_path.
+	 */
+	tg_begin_as(BOOTSTRAP_SUPERUSERID, &save_user, &save_sec);
 	PG_TRY();
 	{
+		int			spi_level;
 		Oid			argtypes[4] = {INT4OID, TEXTOID, BYTEAOID, BYTEAOID};
 		Datum		values[4];
 		int			rc;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		spi_level = tg_spi_begin();
 		rc = SPI_execute("LOCK TABLE tenantguard.data_keys IN SHARE ROW EXCLUSIVE MODE", false, 0);
 		if (rc != SPI_OK_UTILITY)
 			elog(ERROR, "could not lock tenantguard.data_keys");
 		values[1] = CStringGetTextDatum(pname);
-		rc = SPI_execute_with_args("SELECT coalesce(max(version), 0) FROM tenantguard.data_keys WHERE purpose = $1",
+		rc = SPI_execute_with_args("SELECT COALESCE(pg_catalog.max(version), 0) FROM tenantguard.data_keys "
+								   "WHERE purpose OPERATOR(pg_catalog.=) $1",
 								   1, &argtypes[1], &values[1], NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "could not read tenantguard.data_keys");
@@ -407,11 +484,11 @@ tg_create_key(char purpose, bool if_missing)
 			if (rc != SPI_OK_INSERT)
 				elog(ERROR, "could not store a new key");
 		}
-		SPI_finish();
+		tg_spi_end(spi_level);
 	}
 	PG_FINALLY();
 	{
-		SetUserIdAndSecContext(save_user, save_sec);
+		tg_end_as(save_user, save_sec);
 		sodium_free(k);
 		sodium_memzero(wrapped, sizeof(wrapped));
 	}
@@ -656,9 +733,14 @@ typedef struct TgRevealTally
 	char		client_addr[64];
 } TgRevealTally;
 
-#define TG_MAX_TALLIES 64
-static TgRevealTally tg_tallies[TG_MAX_TALLIES];
+/*
+ * Grown as needed, never capped: a cap would let a caller hide reveals
+ * behind enough savepoints. Entries of a committed subtransaction merge
+ * into its parent's, so there are at most (nesting depth x tenants) of them.
+ */
+static TgRevealTally *tg_tallies = NULL;
 static int	tg_n_tallies = 0;
+static int	tg_max_tallies = 0;
 static bool tg_tally_callbacks = false;
 
 static void
@@ -705,6 +787,23 @@ tg_tally_xact_callback(XactEvent event, void *arg)
 	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE ||
 			 event == XACT_EVENT_PARALLEL_COMMIT)
 		tg_n_tallies = 0;
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT) && tg_max_tallies > 1024)
+	{
+		/* a transaction with very many savepoints: give the memory back */
+		pfree(tg_tallies);
+		tg_tallies = NULL;
+		tg_max_tallies = 0;
+	}
+}
+
+/* Same tally key: tenant and who revealed. */
+static bool
+tg_tally_same(const TgRevealTally *a, const TgRevealTally *b)
+{
+	return memcmp(a->tenant.data, b->tenant.data, UUID_LEN) == 0 &&
+		strcmp(a->principal, b->principal) == 0 &&
+		strcmp(a->db_user, b->db_user) == 0 &&
+		strcmp(a->client_addr, b->client_addr) == 0;
 }
 
 static void
@@ -716,15 +815,45 @@ tg_tally_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 		tg_tally_flush(mySubid, false);
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		int			j = 0;
+
+		/* move into the parent, merging with its entry of the same key */
 		for (i = 0; i < tg_n_tallies; i++)
-			if (tg_tallies[i].subid == mySubid)
-				tg_tallies[i].subid = parentSubid;
+		{
+			TgRevealTally *t = &tg_tallies[i];
+
+			if (t->subid == mySubid)
+			{
+				int			k;
+				bool		merged = false;
+
+				for (k = 0; k < j; k++)
+					if (tg_tallies[k].subid == parentSubid && tg_tally_same(&tg_tallies[k], t))
+					{
+						tg_tallies[k].count += t->count;
+						merged = true;
+						break;
+					}
+				if (merged)
+					continue;
+				t->subid = parentSubid;
+			}
+			if (j != i)
+				tg_tallies[j] = *t;
+			j++;
+		}
+		tg_n_tallies = j;
+	}
 }
 
 static void
 tg_tally_reveal(const uint8_t tenant[16])
 {
 	SubTransactionId subid = GetCurrentSubTransactionId();
+	const TgEffectiveContext *ctx = tg_effective_context();
+	const char *principal = ctx ? ctx->principal : "";
+	TgRevealTally *t;
 	int			i;
 
 	if (!tg_tally_callbacks)
@@ -733,17 +862,27 @@ tg_tally_reveal(const uint8_t tenant[16])
 		RegisterSubXactCallback(tg_tally_subxact_callback, NULL);
 		tg_tally_callbacks = true;
 	}
+	/* the session user and address do not change within a transaction */
 	for (i = 0; i < tg_n_tallies; i++)
-		if (tg_tallies[i].subid == subid && memcmp(tg_tallies[i].tenant.data, tenant, UUID_LEN) == 0)
+		if (tg_tallies[i].subid == subid &&
+			memcmp(tg_tallies[i].tenant.data, tenant, UUID_LEN) == 0 &&
+			strcmp(tg_tallies[i].principal, principal) == 0)
 		{
 			tg_tallies[i].count++;
 			return;
 		}
-	if (tg_n_tallies == TG_MAX_TALLIES)
-		return;					/* 64 tenant/savepoint pairs in one transaction: stop tallying */
+	if (tg_n_tallies == tg_max_tallies)
 	{
-		TgRevealTally *t = &tg_tallies[tg_n_tallies];
-		const TgEffectiveContext *ctx = tg_effective_context();
+		int			newmax = tg_max_tallies == 0 ? 16 : tg_max_tallies * 2;
+
+		if (tg_tallies == NULL)
+			tg_tallies = MemoryContextAlloc(TopMemoryContext, sizeof(TgRevealTally) * newmax);
+		else
+			tg_tallies = repalloc(tg_tallies, sizeof(TgRevealTally) * newmax);
+		tg_max_tallies = newmax;
+	}
+	t = &tg_tallies[tg_n_tallies];
+	{
 		char	   *who = GetUserNameFromId(GetSessionUserId(), true);
 		bool		isnull;
 		Datum		addr = tg_client_addr(&isnull);
@@ -752,8 +891,7 @@ tg_tally_reveal(const uint8_t tenant[16])
 		t->subid = subid;
 		memcpy(t->tenant.data, tenant, UUID_LEN);
 		t->count = 1;
-		if (ctx)
-			strlcpy(t->principal, ctx->principal, sizeof(t->principal));
+		strlcpy(t->principal, principal, sizeof(t->principal));
 		if (who)
 			strlcpy(t->db_user, who, sizeof(t->db_user));
 		if (!isnull)
@@ -915,11 +1053,15 @@ tg_secret_tenant(PG_FUNCTION_ARGS)
 	PG_RETURN_UUID_P(u);
 }
 
+/* > 0 while reencrypt() runs its UPDATE: the only time _reseal() works. */
+static int	tg_reencrypt_depth = 0;
+
 PG_FUNCTION_INFO_V1(tg_reseal);
 
 /*
  * _reseal(s): re-encrypt under the newest data key for the same tenant.
- * Used by reencrypt(); never granted to applications.
+ * Executable by anyone (reencrypt() runs its UPDATE as the table's owner),
+ * but refused outside reencrypt().
  */
 Datum
 tg_reseal(PG_FUNCTION_ARGS)
@@ -931,6 +1073,10 @@ tg_reseal(PG_FUNCTION_ARGS)
 	uint8_t    *pt;
 	bytea	   *result;
 
+	if (tg_reencrypt_depth == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("tenantguard._reseal() can only be called by tenantguard.reencrypt()")));
 	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
 	newest = tg_newest_data_version();
 	if ((int32) h.key_version >= newest)
@@ -940,6 +1086,186 @@ tg_reseal(PG_FUNCTION_ARGS)
 	sodium_memzero(pt, n);
 	pfree(pt);
 	PG_RETURN_BYTEA_P(result);
+}
+
+/* One pass of reencrypt(): the current context's rows (or all, unprotected). */
+static int64
+tg_reencrypt_pass(const char *sql, int32 newest, int batch, int64 max_rows, int64 done)
+{
+	Oid			argtypes[2] = {INT4OID, INT4OID};
+	Datum		values[2];
+	int64		n = 0;
+
+	values[0] = Int32GetDatum(newest);
+	for (;;)
+	{
+		int64		step = batch;
+		int			rc;
+
+		if (max_rows >= 0 && max_rows - done - n < step)
+			step = max_rows - done - n;
+		if (step <= 0)
+			break;
+		values[1] = Int32GetDatum((int32) step);
+		rc = SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "reencrypt: unexpected SPI result %d", rc);
+		if (SPI_processed == 0)
+			break;
+		n += (int64) SPI_processed;
+		CHECK_FOR_INTERRUPTS();
+	}
+	return n;
+}
+
+/* Every pass of reencrypt(), inside SPI with search_path pinned. */
+static int64
+tg_reencrypt_all(const char *sql, int32 newest, int batch, int64 max_rows,
+				 bool protected, List *tenants)
+{
+	int			spi_level = tg_spi_begin();
+	int64		done = 0;
+	ListCell   *lc;
+
+	if (!protected)
+		done = tg_reencrypt_pass(sql, newest, batch, max_rows, 0);
+	else
+		foreach(lc, tenants)
+		{
+			int			level = NewGUCNestLevel();
+
+			tg_context_enter_nested((pg_uuid_t *) lfirst(lc));
+			done += tg_reencrypt_pass(sql, newest, batch, max_rows, done);
+			AtEOXact_GUC(true, level);
+			if (max_rows >= 0 && done >= max_rows)
+				break;
+		}
+	tg_spi_end(spi_level);
+	return done;
+}
+
+PG_FUNCTION_INFO_V1(tg_reencrypt);
+
+/*
+ * reencrypt(rel, col, batch, max_rows): rewrite a secret column to the
+ * newest data key, in batches, touching only stale rows (so it resumes).
+ *
+ * The UPDATE runs as the table's owner in a security-restricted operation
+ * with search_path pinned, never as a superuser: the table's triggers,
+ * defaults, constraints and index expressions are its owner's code. A
+ * protected table is visited tenant by tenant, each in that tenant's
+ * context, since its owner is subject to the forced isolation policy.
+ */
+Datum
+tg_reencrypt(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *col;
+	int32		batch;
+	int64		max_rows;
+	AttrNumber	attnum;
+	Oid			secret_type;
+	HeapTuple	ctup;
+	Oid			owner;
+	char	   *relname;
+	char	   *qcol;
+	char	   *sql;
+	int32		newest;
+	List	   *volatile tenants = NIL;
+	bool		protected;
+	volatile int64 done = 0;
+	Oid			save_user;
+	int			save_sec;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rel, col and batch must not be null")));
+	relid = PG_GETARG_OID(0);
+	col = NameStr(*PG_GETARG_NAME(1));
+	batch = PG_GETARG_INT32(2);
+	max_rows = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT64(3);
+	if (batch < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch must be at least 1")));
+	if (max_rows < -1)
+		max_rows = 0;
+
+	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(ctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	{
+		Form_pg_class c = (Form_pg_class) GETSTRUCT(ctup);
+
+		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE)
+		{
+			ReleaseSysCache(ctup);
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("\"%s\" is not a table", get_rel_name(relid))));
+		}
+		owner = c->relowner;
+		relname = quote_qualified_identifier(get_namespace_name(c->relnamespace), NameStr(c->relname));
+	}
+	ReleaseSysCache(ctup);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", relname)));
+
+	secret_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("secret"),
+								  ObjectIdGetDatum(get_namespace_oid(TG_SCHEMA, false)));
+	attnum = get_attnum(relid, col);
+	if (attnum <= 0 || get_atttype(relid, attnum) != secret_type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of %s is not of type tenantguard.secret", col, relname)));
+
+	newest = tg_newest_data_version();
+	qcol = (char *) quote_identifier(col);
+	sql = psprintf("WITH stale AS (SELECT ctid FROM %1$s "
+				   "WHERE tenantguard.secret_key_version(%2$s) OPERATOR(pg_catalog.<) $1 "
+				   "LIMIT $2 FOR UPDATE) "
+				   "UPDATE %1$s t SET %2$s = tenantguard._reseal(t.%2$s) FROM stale "
+				   "WHERE t.ctid OPERATOR(pg_catalog.=) stale.ctid "
+				   "AND tenantguard.secret_key_version(t.%2$s) OPERATOR(pg_catalog.<) $1",
+				   relname, qcol);
+
+	protected = tg_is_protected(relid, NULL);
+	if (protected)
+		tenants = tg_tenant_ids();
+
+	tg_begin_as(owner, &save_user, &save_sec);
+	tg_reencrypt_depth++;
+	PG_TRY();
+	{
+		done = tg_reencrypt_all(sql, newest, batch, max_rows, protected, tenants);
+	}
+	PG_FINALLY();
+	{
+		tg_reencrypt_depth--;
+		tg_end_as(save_user, save_sec);
+	}
+	PG_END_TRY();
+
+	{
+		TgAuditEvent ev;
+		char	   *object = psprintf("%s.%s", relname, qcol);
+		char	   *details = psprintf("{\"rows\": %lld, \"key_version\": %d}",
+									   (long long) done, (int) newest);
+
+		memset(&ev, 0, sizeof(ev));
+		ev.category = "secret";
+		ev.action = "reencrypt";
+		ev.decision = "allow";
+		ev.object = object;
+		ev.details_json = details;
+		tg_audit_record(&ev);
+	}
+	PG_RETURN_INT64(done);
 }
 
 PG_FUNCTION_INFO_V1(tg_blind_index_fn);
@@ -1022,11 +1348,11 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 				 errmsg("could not allocate secure memory for a key")));
 	PG_TRY();
 	{
+		int			spi_level;
 		tg_read_key_file(old_path, "old_master_key_file", old_mk);
 		tg_key_id(old_mk, old_id);
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		spi_level = tg_spi_begin();
 		if (SPI_execute("SELECT version, purpose, wrapped, master_key_id FROM tenantguard.data_keys "
 						"ORDER BY purpose, version FOR UPDATE", false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read tenantguard.data_keys");
@@ -1072,13 +1398,13 @@ tg_rewrap_keys(PG_FUNCTION_ARGS)
 				values[2] = Int32GetDatum(version);
 				values[3] = CStringGetTextDatum(purpose);
 				if (SPI_execute_with_args("UPDATE tenantguard.data_keys SET wrapped = $1, master_key_id = $2 "
-										  "WHERE version = $3 AND purpose = $4",
+										  "WHERE version OPERATOR(pg_catalog.=) $3 AND purpose OPERATOR(pg_catalog.=) $4",
 										  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
 					elog(ERROR, "could not update tenantguard.data_keys");
 				rewrapped++;
 			}
 		}
-		SPI_finish();
+		tg_spi_end(spi_level);
 		/* the audit ledger's signing key follows the master key */
 		tg_audit_rotate_signing_key(old_mk);
 	}

@@ -5,6 +5,7 @@
 #define TENANTGUARD_H
 
 #include "postgres.h"
+#include "nodes/pg_list.h"
 #include "utils/uuid.h"
 #include "utils/timestamp.h"
 
@@ -34,12 +35,21 @@ typedef struct TgEffectiveContext
 	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
 } TgEffectiveContext;
 
+/* privileged.c: privileged SQL runs with search_path pinned */
+extern int	tg_search_path_pin(void);
+extern void tg_search_path_restore(int level);
+extern int	tg_spi_begin(void);
+extern void tg_spi_end(int level);
+extern void tg_begin_as(Oid role, Oid *save_user, int *save_sec);
+extern void tg_end_as(Oid save_user, int save_sec);
+
 /* context.c */
 extern void tg_context_define_settings(void);
 extern const TgEffectiveContext *tg_effective_context(void);
 extern void tg_context_invalidate(void);
 extern void tg_context_enter(const tg_context_value *value, bool is_local);
 extern void tg_context_check_entry(const pg_uuid_t *tenant);
+extern void tg_context_enter_nested(const pg_uuid_t *tenant);
 
 /* cache.c */
 typedef struct TgBinding
@@ -61,6 +71,7 @@ extern bool tg_extension_present(void);
 extern bool tg_is_protected(Oid relid, char *tenant_column);
 extern bool tg_lookup_binding(Oid role, TgBinding *out);
 extern TgTenantStatus tg_lookup_tenant(const pg_uuid_t *tenant, char **slug);
+extern List *tg_tenant_ids(void);
 
 /* secrets.c */
 extern void tg_secrets_init(void);
