@@ -294,6 +294,108 @@ check platform_admin "the report is empty" \
 check app_acme "the view now shows app_acme only acme's 2 rows" \
   "SELECT count(*) FROM all_notes" "2"
 
+step "Encrypted secrets: sealed for one tenant, revealed only there"
+say "A tenantguard.secret column stores ciphertext (XChaCha20-Poly1305 under a key" \
+    "derived for the tenant). seal() encrypts for the current tenant, reveal() decrypts" \
+    "only in that tenant. The throwaway cluster has a master key file of its own."
+sql postgres <<'SQL'
+CREATE TABLE integrations (
+    tenant_id  uuid NOT NULL,
+    id         bigint GENERATED ALWAYS AS IDENTITY,
+    name       text NOT NULL,
+    credential tenantguard.secret NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+SELECT tenantguard.protect('integrations');
+GRANT SELECT, INSERT ON integrations TO tenantguard_app, tenantguard_admin;
+SQL
+sql app_acme <<'SQL'
+INSERT INTO integrations (name, credential) VALUES ('stripe', tenantguard.seal('sk_live_acme_4242'));
+SELECT name, left(credential::text, 40) || '...' AS stored FROM integrations;
+SELECT name, tenantguard.reveal(credential) FROM integrations;
+SQL
+check app_acme "the stored value is ciphertext, not the plaintext" \
+  "SELECT credential::text LIKE 'tgs1:%' AND strpos(credential::text, 'sk_live') = 0 FROM integrations" "t"
+cipher=$(psql -X -tA -U app_acme -d postgres -c "SELECT credential FROM integrations")
+say "" "The ciphertext copied out of acme's row, revealed in globex:"
+sql platform_admin "secret belongs to another tenant" <<SQL
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('globex'));
+SELECT tenantguard.reveal('$cipher'::tenantguard.secret);
+ROLLBACK;
+SQL
+
+step "The vault: secrets by name and by reference"
+say "put_secret() stores a new version; secret_ref() hands out a reference that" \
+    "resolves only in the tenant that made it; the secrets view shows no values."
+sql app_acme <<'SQL'
+SELECT tenantguard.put_secret('smtp-password', 'correct horse battery staple');
+SELECT tenantguard.put_secret('smtp-password', 'correct horse battery staple 2');
+SELECT tenantguard.secret_ref('smtp-password');
+SELECT tenantguard.resolve_ref('tgref:acme/default/smtp-password@1');
+SELECT scope, name, latest_version, versions FROM tenantguard.secrets;
+SQL
+check app_acme "the newest version is 2 and resolves" \
+  "SELECT tenantguard.get_secret('smtp-password')" "correct horse battery staple 2"
+sql platform_admin "secret reference belongs to another tenant" <<'SQL'
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('globex'));
+SELECT tenantguard.resolve_ref('tgref:acme/default/smtp-password@2');
+ROLLBACK;
+SQL
+
+step "An audited table and the auditor's view"
+say "audit_table() adds C triggers that record every change (changed columns only for" \
+    "UPDATE) in tenantguard_audit.events, with who, where and in which tenant." \
+    "An auditor (member of tenantguard_auditor) reads every tenant's events with SQL."
+sql postgres <<'SQL'
+SELECT tenantguard.audit_table('notes');
+CREATE ROLE auditor LOGIN IN ROLE tenantguard_auditor;
+SQL
+sql app_acme <<'SQL'
+UPDATE notes SET body = 'acme: invoice 1042 is paid (receipt sent)' WHERE body LIKE '%1042%';
+SQL
+sql auditor <<'SQL'
+SELECT action, object, principal, old_row, new_row
+  FROM tenantguard_audit.data_changes ORDER BY id;
+SELECT category, action, object, principal, decision
+  FROM tenantguard_audit.events ORDER BY id DESC LIMIT 6;
+SQL
+check auditor "the update is recorded with acme's bound role as principal" \
+  "SELECT principal FROM tenantguard_audit.data_changes WHERE action = 'update'" "role:app_acme"
+
+step "The ledger: sealed, signed, and a superuser's edit caught"
+say "seal() hashes committed events into a signed, hash-chained block (a background" \
+    "worker also does it); verify() recomputes every hash; digest() is what to keep" \
+    "outside the database. A superuser can switch the append-only triggers off —" \
+    "but not without verify() noticing, nor without the digest kept outside" \
+    "(here a table, for brevity) failing to verify."
+sql platform_admin <<'SQL'
+SELECT tenantguard_audit.seal() > 0 AS sealed_some;
+SELECT ok, events_checked > 0 AS checked_events, blocks_checked > 0 AS checked_blocks, problem
+  FROM tenantguard_audit.verify();
+SELECT jsonb_pretty(tenantguard_audit.digest() - 'public_key' - 'signature');
+SQL
+sql postgres <<'SQL'
+CREATE TABLE kept_digest AS SELECT tenantguard_audit.digest() AS digest;
+GRANT SELECT ON kept_digest TO platform_admin;
+SQL
+sql postgres "cannot update audit table \"events\"" <<'SQL'
+UPDATE tenantguard_audit.events SET principal = 'role:someone_else' WHERE action = 'update';
+-- a superuser switches the append-only triggers off:
+SET session_replication_role = replica;
+UPDATE tenantguard_audit.events SET principal = 'role:someone_else' WHERE action = 'update';
+RESET session_replication_role;
+SQL
+sql platform_admin <<'SQL'
+SELECT ok, first_bad_event IS NOT NULL AS names_the_event, problem FROM tenantguard_audit.verify();
+SELECT tenantguard_audit.verify_digest(digest) AS digest_verifies FROM kept_digest;
+SQL
+check platform_admin "verify() reports the edited event" \
+  "SELECT ok FROM tenantguard_audit.verify()" "f"
+check platform_admin "and the kept digest no longer verifies" \
+  "SELECT tenantguard_audit.verify_digest(digest) FROM kept_digest" "f"
+
 echo
 echo "==============================================================================="
 if [ ${#unexpected[@]} -eq 0 ]; then
