@@ -789,6 +789,61 @@ findings AS (
            'require_context is off: statements without a tenant context silently see no rows instead of failing',
            'ALTER SYSTEM SET tenantguard.require_context = on; SELECT pg_reload_conf();'
      WHERE current_setting('tenantguard.require_context') = 'off'
+    -- ---- side channels PostgreSQL opens to tenants (docs/concepts.md, Limitations) ----
+    UNION ALL
+    -- S1. identity and serial columns of protected tables: one sequence for every tenant
+    SELECT 'info', p.rel::text || ' column ' || quote_ident(a.attname),
+           format('column takes its values from sequence %s, which every tenant shares: the gaps between a tenant''s own values show how many rows other tenants inserted', seq.oid::regclass),
+           'Use keys that do not count across tenants, e.g. uuid DEFAULT gen_random_uuid(), for new tables; a sequence cannot be split per tenant.'
+      FROM prot p
+      JOIN pg_class c ON c.oid = p.relid AND NOT c.relispartition
+      JOIN pg_namespace cn ON cn.oid = c.relnamespace AND cn.nspname NOT IN ('tenantguard', 'tenantguard_audit')
+      JOIN pg_attribute a ON a.attrelid = p.relid AND a.attnum > 0 AND NOT a.attisdropped
+      JOIN LATERAL (
+          -- an identity column's sequence is an internal dependency of the column
+          SELECT d.objid AS oid FROM pg_depend d
+           WHERE a.attidentity <> '' AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+             AND d.refobjid = p.relid AND d.refobjsubid = a.attnum AND d.deptype = 'i'
+          UNION
+          -- a serial column's (or any nextval()) default depends on the sequence
+          SELECT d.refobjid FROM pg_attrdef ad
+            JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                            AND d.refclassid = 'pg_class'::regclass
+            JOIN pg_class sq ON sq.oid = d.refobjid AND sq.relkind = 'S'
+           WHERE ad.adrelid = p.relid AND ad.adnum = a.attnum) seq ON true
+    UNION ALL
+    -- S2. indexes without the tenant column: EXPLAIN ANALYZE counts other tenants' matches
+    SELECT 'info', p.rel::text || ' index ' || quote_ident(ic.relname),
+           'index does not have the tenant column as a key: EXPLAIN ANALYZE of a query that uses it shows how many rows of other tenants match a value or range (timing hints at it too)',
+           format('Re-create it with the tenant column first, e.g. CREATE INDEX ON %s (%I, ...), and drop this one.', p.rel, p.tenant_column)
+      FROM prot p
+      JOIN pg_class c ON c.oid = p.relid
+      JOIN pg_namespace cn ON cn.oid = c.relnamespace AND cn.nspname NOT IN ('tenantguard', 'tenantguard_audit')
+      JOIN pg_index i ON i.indrelid = p.relid AND NOT i.indisunique     -- unique ones: finding 9
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+     WHERE NOT (p.tattnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))
+       AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)   -- reported on the parent
+    UNION ALL
+    -- S3. pg_stat_statements readable by applications
+    SELECT 'info', 'extension pg_stat_statements',
+           'tenantguard_app can read pg_stat_statements: the call and row counts of every role''s statements, and the texts of those its own login role ran in other tenants (utility statements such as DO keep their literals)',
+           format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, tenantguard_app;  -- also REVOKE SELECT ON %I.pg_stat_statements FROM PUBLIC; grant both to monitoring roles only',
+                  f.oid::regprocedure, fn.nspname)
+      FROM pg_extension e
+      JOIN pg_depend d ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+                      AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+      JOIN pg_proc f ON f.oid = d.objid AND f.proname = 'pg_stat_statements'
+      JOIN pg_namespace fn ON fn.oid = f.pronamespace
+     WHERE e.extname = 'pg_stat_statements'
+       AND has_function_privilege('tenantguard_app', f.oid, 'EXECUTE')
+    UNION ALL
+    -- S4. application roles that read every session's query text
+    SELECT 'warning', 'role ' || quote_ident(m.rolname),
+           'member of tenantguard_app has the privileges of pg_read_all_stats: it reads the query text of every session (pg_stat_activity) and every statement (pg_stat_statements), other tenants'' literals included',
+           format('REVOKE pg_read_all_stats FROM %I;  -- or pg_monitor, or the role it has them through', m.rolname)
+      FROM app_members m
+     WHERE NOT m.rolsuper AND pg_has_role(m.oid, 'pg_read_all_stats', 'USAGE')
+    -- ---- end of side channels ----
 )
 SELECT severity, object, finding, fix FROM findings
  ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, object, finding

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -467,7 +468,66 @@ typedef enum TgColKind
 	COL_EXCLUDED
 } TgColKind;
 
-/* Per-trigger cache: how to render each column. */
+/*
+ * Does a column of type typid hold a tenantguard.secret anywhere: the type
+ * itself, a domain over it, an array of it, a composite type with such an
+ * attribute (at any depth, through arrays and domains), a range or multirange
+ * over it. Such a column is recorded as "[secret]" as a whole.
+ */
+static bool
+tg_type_holds_secret(Oid typid, Oid secret_type)
+{
+	HeapTuple	tup;
+	Form_pg_type typ;
+	bool		holds = false;
+
+	check_stack_depth();
+	if (typid == secret_type)
+		return true;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	typ = (Form_pg_type) GETSTRUCT(tup);
+	switch (typ->typtype)
+	{
+		case TYPTYPE_DOMAIN:
+			holds = tg_type_holds_secret(typ->typbasetype, secret_type);
+			break;
+		case TYPTYPE_COMPOSITE:
+			{
+				TupleDesc	rowdesc = lookup_rowtype_tupdesc(typid, -1);
+				int			i;
+
+				for (i = 0; i < rowdesc->natts && !holds; i++)
+					if (!TupleDescAttr(rowdesc, i)->attisdropped)
+						holds = tg_type_holds_secret(TupleDescAttr(rowdesc, i)->atttypid, secret_type);
+				ReleaseTupleDesc(rowdesc);
+				break;
+			}
+		case TYPTYPE_RANGE:
+			holds = tg_type_holds_secret(get_range_subtype(typid), secret_type);
+			break;
+		case TYPTYPE_MULTIRANGE:
+			holds = tg_type_holds_secret(get_multirange_range(typid), secret_type);
+			break;
+		default:
+			/* arrays, and fixed-length types with an element type */
+			if (OidIsValid(typ->typelem))
+				holds = tg_type_holds_secret(typ->typelem, secret_type);
+			break;
+	}
+	ReleaseSysCache(tup);
+	return holds;
+}
+
+/*
+ * Per-trigger cache: how to render each column. It lives in fn_extra of the
+ * trigger's FmgrInfo, which the executor allocates per statement (per result
+ * relation), so it is built afresh by every statement, when the first row
+ * event of the statement fires: after-row events fire at the end of the
+ * statement, once every row of it has been formed, so a type changed by the
+ * statement itself (or before it) is seen as it is now.
+ */
 typedef struct TgRowCache
 {
 	Oid			relid;
@@ -537,7 +597,7 @@ tg_row_cache(FunctionCallInfo fcinfo, TriggerData *td)
 			continue;
 		}
 		base = getBaseType(att->atttypid);
-		if (OidIsValid(secret_type) && base == secret_type)
+		if (OidIsValid(secret_type) && tg_type_holds_secret(att->atttypid, secret_type))
 		{
 			c->kind[i] = COL_SECRET;
 			continue;
@@ -612,6 +672,39 @@ tg_append_value(StringInfo buf, TgRowCache *c, int i, Datum d, bool isnull)
 }
 
 /*
+ * Do two non-null values of a column hold the same bytes? A varlena value
+ * that was not changed can still be stored differently in the old and the
+ * new row: with a 4-byte header in one (a value flattened from an expanded
+ * array, as written by array_append() or ||) and a 1-byte header in the
+ * other, compressed or out of line in one and not the other. So when the
+ * stored bytes differ, the uncompressed contents are compared (sizes first,
+ * which needs no detoasting).
+ */
+static bool
+tg_values_equal(Datum a, Datum b, Form_pg_attribute att)
+{
+	struct varlena *va,
+			   *vb;
+	bool		equal;
+
+	if (datumIsEqual(a, b, att->attbyval, att->attlen))
+		return true;
+	if (att->attlen != -1)
+		return false;
+	if (toast_raw_datum_size(a) != toast_raw_datum_size(b))
+		return false;
+	va = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(a));
+	vb = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(b));
+	equal = VARSIZE_ANY_EXHDR(va) == VARSIZE_ANY_EXHDR(vb) &&
+		memcmp(VARDATA_ANY(va), VARDATA_ANY(vb), VARSIZE_ANY_EXHDR(va)) == 0;
+	if ((Pointer) va != DatumGetPointer(a))
+		pfree(va);
+	if ((Pointer) vb != DatumGetPointer(b))
+		pfree(vb);
+	return equal;
+}
+
+/*
  * Render a row (or, with other given, only the columns that differ from
  * other) as jsonb; returns 0 when no column qualifies.
  */
@@ -639,8 +732,7 @@ tg_row_jsonb(TgRowCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other, bool
 			bool		onull;
 			Datum		od = heap_getattr(other, i + 1, desc, &onull);
 
-			if (isnull == onull &&
-				(isnull || datumIsEqual(d, od, att->attbyval, att->attlen)))
+			if (isnull == onull && (isnull || tg_values_equal(d, od, att)))
 				continue;
 		}
 		if (!first)

@@ -158,7 +158,7 @@ say "protect() makes tenant_id NOT NULL with DEFAULT tenantguard.current_tenant(
 sql postgres <<'SQL'
 CREATE TABLE notes (
     tenant_id uuid NOT NULL,
-    id        bigint GENERATED ALWAYS AS IDENTITY,
+    id        uuid NOT NULL DEFAULT gen_random_uuid(),
     body      text NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
@@ -192,7 +192,7 @@ COMMIT;
 BEGIN;
 SELECT tenantguard.set_tenant(tenantguard.tenant_id('globex'));
 INSERT INTO notes (body) VALUES ('globex: secret merger plans');
-SELECT tenant_id, id, body FROM notes ORDER BY id;
+SELECT tenant_id, body FROM notes ORDER BY body;
 COMMIT;
 SQL
 
@@ -210,10 +210,10 @@ say "app_acme never calls anything: its binding is the context." \
     "RESET ALL and DISCARD ALL clear settings, not the binding."
 sql app_acme <<'SQL'
 SELECT tenant_slug, principal, role, scope FROM tenantguard.whoami();
-SELECT tenant_id, id, body FROM notes ORDER BY id;
+SELECT tenant_id, body FROM notes ORDER BY body;
 RESET ALL;
 DISCARD ALL;
-SELECT tenant_id, id, body FROM notes ORDER BY id;
+SELECT tenant_id, body FROM notes ORDER BY body;
 SQL
 check app_acme "app_acme sees 2 rows, all of them acme's" \
   "SELECT count(*) || ' ' || bool_and(tenant_id = '$acme') FROM notes" "2 true"
@@ -267,7 +267,7 @@ CREATE VIEW all_notes AS SELECT tenant_id, id, body FROM notes;
 GRANT SELECT ON all_notes TO tenantguard_app;
 SQL
 sql app_acme <<'SQL'
-SELECT tenant_id, id, body FROM all_notes ORDER BY id;
+SELECT tenant_id, body FROM all_notes ORDER BY body;
 SQL
 check app_acme "the view leaks: app_acme sees 3 rows through it" \
   "SELECT count(*) FROM all_notes" "3"
@@ -287,7 +287,7 @@ sql platform_admin <<'SQL'
 SELECT * FROM tenantguard.isolation_report();
 SQL
 sql app_acme <<'SQL'
-SELECT tenant_id, id, body FROM all_notes ORDER BY id;
+SELECT tenant_id, body FROM all_notes ORDER BY body;
 SQL
 check platform_admin "the report is empty" \
   "SELECT count(*) FROM tenantguard.isolation_report()" "0"
