@@ -20,7 +20,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(43);
+SELECT plan(45);
 
 CREATE ROLE tg91_owner LOGIN;                          -- owns the protected tables (a migration role)
 CREATE ROLE tg91_app LOGIN IN ROLE tenantguard_app;    -- the attacker, bound to Acme
@@ -222,6 +222,24 @@ SELECT ok(tg91.finding('warning', 'tg91.lines constraint lines_unpaired',
     'a foreign key between protected tables that does not pair the tenant columns is a warning');
 SELECT ok(NOT EXISTS (SELECT 1 FROM tenantguard.isolation_report() WHERE object LIKE 'tg91.lines constraint lines_tenant_id_order_id_fkey'),
     'a paired foreign key is not a finding');
+
+-- Wait (up to 10 s) until n events match cond; they are committed by the ledger worker.
+CREATE FUNCTION tg91.wait_events(cond text, want bigint) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n bigint;
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    LOOP
+        EXECUTE 'SELECT count(*) FROM tenantguard_audit.events e WHERE ' || cond INTO n;
+        EXIT WHEN n >= want OR clock_timestamp() > t0 + interval '10 seconds';
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN n;
+END $$;
+SELECT is(tg91.wait_events($$e.category = 'ddl' AND e.decision = 'deny' AND e.action = 'create trigger' AND e.object = 'tg91.orders'$$, 6),
+    6::bigint, 'the refused triggers on orders (five on the table, one on its view) are recorded as ddl / create trigger / deny');
+SELECT is(tg91.wait_events($$e.category = 'ddl' AND e.decision = 'deny' AND e.action = 'add foreign key' AND e.object = 'tg91.orders'$$, 5),
+    5::bigint, 'so are the refused foreign keys into it');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -20,7 +20,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 CREATE ROLE tg94_owner LOGIN;
 CREATE ROLE tg94_app LOGIN IN ROLE tenantguard_app;    -- the attacker, bound to Acme
@@ -62,6 +62,22 @@ SELECT lives_ok('LOCK TABLE tg94.docs IN ROW SHARE MODE', 'ROW SHARE is allowed'
 SELECT lives_ok('LOCK TABLE tg94.docs IN ACCESS SHARE MODE', 'ACCESS SHARE is allowed');
 SELECT lives_ok('LOCK TABLE ONLY tg94.base IN ACCESS EXCLUSIVE MODE', 'LOCK ONLY of the unprotected parent is allowed');
 RESET ROLE;
+
+-- Wait (up to 10 s) until n events match cond; they are committed by the ledger worker.
+CREATE FUNCTION tg94.wait_events(cond text, want bigint) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n bigint;
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    LOOP
+        EXECUTE 'SELECT count(*) FROM tenantguard_audit.events e WHERE ' || cond INTO n;
+        EXIT WHEN n >= want OR clock_timestamp() > t0 + interval '10 seconds';
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN n;
+END $$;
+SELECT is(tg94.wait_events($$e.category = 'ddl' AND e.decision = 'deny' AND e.action = 'lock' AND e.object = 'tg94.docs'$$, 7),
+    7::bigint, 'each refused LOCK of docs (directly or through the view) is recorded as ddl / lock / deny');
 
 SET ROLE tg94_owner;
 SELECT lives_ok('LOCK TABLE tg94.docs IN ACCESS EXCLUSIVE MODE', 'the table''s owner may lock it (for migrations)');
