@@ -290,6 +290,11 @@ CREATE FUNCTION tenantguard._invoker_owns_schema(schema name) RETURNS boolean
     LANGUAGE C STABLE STRICT
     AS 'MODULE_PATHNAME', 'tg_invoker_owns_schema';
 REVOKE ALL ON FUNCTION tenantguard._invoker_owns_schema(name) FROM PUBLIC;
+-- Are a policy's USING and WITH CHECK expressions leakproof (as the DDL guard judges)?
+CREATE FUNCTION tenantguard._policy_is_leakproof(policy oid) RETURNS boolean
+    LANGUAGE C STABLE STRICT
+    AS 'MODULE_PATHNAME', 'tg_policy_is_leakproof';
+REVOKE ALL ON FUNCTION tenantguard._policy_is_leakproof(oid) FROM PUBLIC;
 
 -- The USING / WITH CHECK expression protect() gives a tenant column.
 CREATE FUNCTION tenantguard._policy_expr(tenant_column name) RETURNS text
@@ -385,6 +390,7 @@ CREATE FUNCTION tenantguard._protect_tree(rel regclass, tenant_column name, crea
     AS $$
 DECLARE
     part record;
+    bad record;
 BEGIN
     IF rel IS NULL OR tenant_column IS NULL OR create_index IS NULL THEN
         RAISE EXCEPTION 'arguments of protect() must not be null' USING ERRCODE = '22004';
@@ -402,6 +408,44 @@ BEGIN
         SELECT relid::regclass AS relid, parent::regclass AS parent FROM tree
     LOOP
         PERFORM tenantguard._protect_one(part.relid, tenant_column, create_index, part.parent, check_owner);
+    END LOOP;
+    -- what protect() cannot repair by itself (isolation_report() lists it too)
+    FOR bad IN
+        WITH RECURSIVE tree(relid) AS (
+            SELECT rel::oid
+            UNION ALL
+            SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid)
+        SELECT con.conname, con.conrelid::regclass AS src, con.confrelid::regclass AS dst, r.rel AS src_protected
+          FROM pg_constraint con
+          JOIN tree t ON t.relid = con.confrelid
+          JOIN tenantguard.protected_registry pr ON pr.rel = con.confrelid
+          LEFT JOIN tenantguard.protected_registry r ON r.rel = con.conrelid
+         WHERE con.contype = 'f' AND con.conparentid = 0
+           AND NOT (r.rel IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM generate_subscripts(con.conkey, 1) k
+                    WHERE con.conkey[k] = (SELECT a.attnum FROM pg_attribute a
+                                            WHERE a.attrelid = con.conrelid AND a.attname = r.tenant_column)
+                      AND con.confkey[k] = (SELECT a.attnum FROM pg_attribute a
+                                             WHERE a.attrelid = con.confrelid AND a.attname = pr.tenant_column)))
+    LOOP
+        RAISE WARNING 'foreign key % of % into protected table % does not pair the tenant columns%',
+            bad.conname, bad.src, bad.dst, CASE WHEN bad.src_protected IS NULL THEN ' (and comes from an unprotected table)' ELSE '' END
+            USING DETAIL = 'A foreign key is checked without row level security: its rows can probe for, reference and block the deletes of another tenant''s rows.',
+                  HINT = 'Protect the referencing table and re-create the foreign key with both tenant columns: FOREIGN KEY (tenant_id, ...) REFERENCES ' || bad.dst || ' (' || tenant_column || ', ...).';
+    END LOOP;
+    FOR bad IN
+        WITH RECURSIVE tree(relid) AS (
+            SELECT rel::oid
+            UNION ALL
+            SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.relid)
+        SELECT pol.polname, pol.polrelid::regclass AS dst
+          FROM pg_policy pol JOIN tree t ON t.relid = pol.polrelid
+         WHERE NOT pol.polpermissive AND pol.polname <> 'tenantguard_isolation'
+           AND NOT tenantguard._policy_is_leakproof(pol.oid)
+    LOOP
+        RAISE WARNING 'restrictive policy % on protected table % is not leakproof', bad.polname, bad.dst
+            USING DETAIL = 'PostgreSQL may evaluate a restrictive policy before the tenant isolation policy, on every tenant''s rows: its errors can reveal another tenant''s values.',
+                  HINT = 'Re-create it with only LEAKPROOF functions and operators applied to the table''s columns.';
     END LOOP;
     PERFORM tenantguard_audit._record('policy', 'protect', rel::text, 'allow', NULL,
                                       jsonb_build_object('tenant_column', tenant_column));
@@ -697,6 +741,14 @@ findings AS (
       FROM prot p JOIN pg_policy pol ON pol.polrelid = p.relid
      WHERE pol.polname <> 'tenantguard_isolation' AND pol.polpermissive
     UNION ALL
+    -- 5b. restrictive policies that are not leakproof (evaluated on every tenant's rows)
+    SELECT 'error', p.rel::text || ' policy ' || quote_ident(pol.polname),
+           'restrictive policy is not leakproof (it may run before tenant isolation, on every tenant''s rows: its errors can show other tenants'' values, and one bad row fails every tenant''s queries)',
+           format('DROP POLICY %I ON %s;  -- re-create it with only LEAKPROOF functions and operators on the columns', pol.polname, p.rel)
+      FROM prot p JOIN pg_policy pol ON pol.polrelid = p.relid
+     WHERE pol.polname <> 'tenantguard_isolation' AND NOT pol.polpermissive
+       AND NOT tenantguard._policy_is_leakproof(pol.oid)
+    UNION ALL
     -- 6. views over protected tables without security_invoker
     SELECT CASE WHEN o.rolsuper OR o.rolbypassrls THEN 'error' ELSE 'warning' END,
            v.oid::regclass::text,
@@ -768,6 +820,69 @@ findings AS (
            format('Use FOREIGN KEY (%I, ...) REFERENCES %s (<tenant column>, ...).', p.tenant_column, con.confrelid::regclass)
       FROM prot p JOIN pg_constraint con ON con.conrelid = p.relid AND con.contype = 'f'
      WHERE NOT (p.tattnum = ANY (con.conkey))
+    UNION ALL
+    -- 10b. foreign keys into protected tables that do not pair the tenant columns
+    --      (those from protected tables without their tenant column are 10)
+    SELECT CASE WHEN r.relid IS NULL THEN 'error' ELSE 'warning' END,
+           con.conrelid::regclass::text || ' constraint ' || quote_ident(con.conname),
+           CASE WHEN r.relid IS NULL
+                THEN format('foreign key into protected table %s comes from an unprotected table (its rows can probe for, reference and block the deletes of any tenant''s rows)', p.rel)
+                ELSE format('foreign key into protected table %s does not pair the tenant columns (its rows can probe for, reference and block the deletes of another tenant''s rows)', p.rel) END,
+           CASE WHEN r.relid IS NULL
+                THEN format('SELECT tenantguard.protect(%L);  -- then re-create the foreign key as FOREIGN KEY (<tenant column>, ...) REFERENCES %s (%I, ...)',
+                            con.conrelid::regclass::text, p.rel, p.tenant_column)
+                ELSE format('Re-create it as FOREIGN KEY (%I, ...) REFERENCES %s (%I, ...).', r.tenant_column, p.rel, p.tenant_column) END
+      FROM pg_constraint con
+      JOIN prot p ON p.relid = con.confrelid
+      LEFT JOIN prot r ON r.relid = con.conrelid
+     WHERE con.contype = 'f' AND con.conparentid = 0
+       AND (r.relid IS NULL
+            OR (r.tattnum = ANY (con.conkey)
+                AND NOT EXISTS (SELECT 1 FROM generate_subscripts(con.conkey, 1) k
+                                 WHERE con.conkey[k] = r.tattnum AND con.confkey[k] = p.tattnum)))
+    UNION ALL
+    -- 10c. exclusion constraints that do not compare the tenant column with =
+    SELECT 'warning', p.rel::text || ' constraint ' || quote_ident(con.conname),
+           'exclusion constraint does not compare the tenant column with = (tenants can probe each other''s values through exclusion errors)',
+           format('Re-create it with the tenant column compared by equality, e.g. EXCLUDE USING gist (%I WITH =, ...) (uuid needs btree_gist).', p.tenant_column)
+      FROM prot p JOIN pg_constraint con ON con.conrelid = p.relid AND con.contype = 'x'
+     WHERE NOT EXISTS (SELECT 1 FROM generate_subscripts(con.conkey, 1) k
+                         JOIN pg_operator o ON o.oid = con.conexclop[k]
+                        WHERE con.conkey[k] = p.tattnum AND o.oprname = '=')
+    UNION ALL
+    -- 10d. TRIGGER and REFERENCES privileges of application roles on protected tables
+    SELECT 'warning', p.rel::text,
+           format(CASE acl.privilege_type
+                       WHEN 'TRIGGER' THEN '%s privilege is granted to %s (a trigger sees and can rewrite every tenant''s writes; the DDL guard refuses it to roles subject to row level security)'
+                       ELSE '%s privilege is granted to %s (a foreign key into the table probes for and blocks other tenants'' keys; the DDL guard refuses it to roles subject to row level security)' END,
+                  acl.privilege_type, CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.rolname) END),
+           format('REVOKE %s ON %s FROM %s;', acl.privilege_type, p.rel,
+                  CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.rolname) END)
+      FROM prot p
+      JOIN pg_class c ON c.oid = p.relid
+      CROSS JOIN LATERAL aclexplode(c.relacl) acl
+      LEFT JOIN pg_roles g ON g.oid = acl.grantee
+     WHERE acl.privilege_type IN ('TRIGGER', 'REFERENCES')
+       AND acl.grantee <> c.relowner
+       AND (acl.grantee = 0 OR g.rolname = 'tenantguard_app' OR acl.grantee IN (SELECT oid FROM app_members))
+    UNION ALL
+    -- 10e. user triggers and rules on protected tables (they run on every tenant's rows)
+    SELECT 'warning', p.rel::text || ' trigger ' || quote_ident(t.tgname),
+           format('trigger runs %s on every tenant''s writes (it sees every tenant''s rows: check what it does with them)', t.tgfoid::regproc),
+           format('DROP TRIGGER %I ON %s;  -- unless %s is meant to see every tenant''s rows', t.tgname, p.rel, t.tgfoid::regprocedure)
+      FROM prot p JOIN pg_trigger t ON t.tgrelid = p.relid
+     WHERE NOT t.tgisinternal
+       AND NOT (t.tgname IN ('tenantguard_audit_row', 'tenantguard_audit_truncate')
+                AND t.tgfoid IN (SELECT f.oid FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace
+                                  WHERE fn.nspname = 'tenantguard_audit'
+                                    AND f.proname IN ('_row_trigger', '_truncate_trigger')))
+       AND NOT EXISTS (SELECT 1 FROM pg_trigger pt JOIN prot pp ON pp.relid = pt.tgrelid WHERE pt.oid = t.tgparentid)
+    UNION ALL
+    SELECT 'warning', p.rel::text || ' rule ' || quote_ident(rw.rulename),
+           'rule is rewritten into every tenant''s statements on the table and runs with its owner''s rights',
+           format('DROP RULE %I ON %s;  -- use a trigger instead', rw.rulename, p.rel)
+      FROM prot p JOIN pg_rewrite rw ON rw.ev_class = p.relid
+     WHERE rw.rulename <> '_RETURN'
     UNION ALL
     -- 11. protected tables without an index led by the tenant column
     SELECT 'info', p.rel::text, 'no index is led by the tenant column (tenant-wide scans read the whole table)',

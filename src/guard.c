@@ -10,6 +10,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
@@ -20,7 +21,13 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lockdefs.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -28,6 +35,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 
 #include "tenantguard.h"
 
@@ -45,10 +53,13 @@ tg_guard_bypassed(void)
 
 /*
  * Reading an unprotected parent also reads its children, with the parent's
- * policies only: a protected child must not be reached that way.
+ * policies only: a protected child must not be reached that way. Writing to
+ * an unprotected partitioned table routes rows into its partitions, checked
+ * against the parent's policies only (no WITH CHECK of the partition): a
+ * protected partition must not be written that way either.
  */
 static void
-tg_check_unprotected_parent(RangeTblEntry *rte)
+tg_check_unprotected_parent(RangeTblEntry *rte, bool write)
 {
 	List	   *kids;
 	ListCell   *lc;
@@ -61,15 +72,24 @@ tg_check_unprotected_parent(RangeTblEntry *rte)
 	{
 		Oid			kid = lfirst_oid(lc);
 
-		if (kid != rte->relid && tg_is_protected(kid, NULL) &&
-			check_enable_rls(kid, user, true) == RLS_ENABLED)
+		if (kid == rte->relid || !tg_is_protected(kid, NULL) ||
+			check_enable_rls(kid, user, true) != RLS_ENABLED)
+			continue;
+		if (write)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("protected table \"%s\" cannot be read through unprotected parent \"%s\"",
+					 errmsg("protected table \"%s\" cannot be written through unprotected parent \"%s\"",
 							get_rel_name(kid), get_rel_name(rte->relid)),
-					 errdetail("A query on a parent applies only the parent's row level security."),
+					 errdetail("Rows written through a partitioned table are checked only against the parent's row level security."),
 					 errhint("Protect the parent too: tenantguard.protect('%s').",
 							 get_rel_name(rte->relid))));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("protected table \"%s\" cannot be read through unprotected parent \"%s\"",
+						get_rel_name(kid), get_rel_name(rte->relid)),
+				 errdetail("A query on a parent applies only the parent's row level security."),
+				 errhint("Protect the parent too: tenantguard.protect('%s').",
+						 get_rel_name(rte->relid))));
 	}
 }
 
@@ -92,9 +112,13 @@ tg_check_perms(List *rangeTable, bool ereport_on_violation)
 		if (rte->rtekind != RTE_RELATION)
 			continue;
 		/* a leak, not a missing context: checked whatever require_context says */
+		if (rte->relkind == RELKIND_PARTITIONED_TABLE &&
+			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE)) != 0 &&
+			!tg_is_protected(rte->relid, NULL))
+			tg_check_unprotected_parent(rte, true);
 		if (rte->inh && !tg_is_protected(rte->relid, NULL))
 		{
-			tg_check_unprotected_parent(rte);
+			tg_check_unprotected_parent(rte, false);
 			continue;
 		}
 		if (!tg_require_context || !tg_is_protected(rte->relid, NULL))
@@ -227,6 +251,444 @@ tg_protected_relid(RangeVar *rv, char *tenant_column)
 }
 
 /*
+ * Is the current role trusted with code and locks on relid? Superusers and
+ * BYPASSRLS roles are not isolated anyway; the owner can unprotect() the
+ * table. Everyone else holds at most privileges granted on it.
+ */
+static bool
+tg_trusted_on(Oid relid)
+{
+	Oid			user = GetUserId();
+
+	return has_bypassrls_privilege(user) || pg_class_ownercheck(relid, user);
+}
+
+/* Protected relations among relid and, if descend, its inheritors. */
+static List *
+tg_protected_in_tree(Oid relid, bool descend)
+{
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	if (!descend || !has_subclass(relid))
+		return tg_is_protected(relid, NULL) ? list_make1_oid(relid) : NIL;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+		if (tg_is_protected(lfirst_oid(lc), NULL))
+			found = lappend_oid(found, lfirst_oid(lc));
+	return found;
+}
+
+typedef struct TgReach
+{
+	List	   *views;			/* views already walked */
+	List	   *found;			/* protected tables reached */
+} TgReach;
+
+static bool tg_reach_walker(Node *node, TgReach *ctx);
+
+static void
+tg_reach_relation(Oid relid, bool inh, TgReach *ctx)
+{
+	ctx->found = list_concat_unique_oid(ctx->found, tg_protected_in_tree(relid, inh));
+	if (get_rel_relkind(relid) == RELKIND_VIEW && !list_member_oid(ctx->views, relid))
+	{
+		Relation	view = relation_open(relid, AccessShareLock);
+
+		ctx->views = lappend_oid(ctx->views, relid);
+		(void) tg_reach_walker((Node *) get_view_query(view), ctx);
+		relation_close(view, AccessShareLock);
+	}
+}
+
+static bool
+tg_reach_walker(Node *node, TgReach *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+		{
+			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION)
+				tg_reach_relation(rte->relid, rte->inh, ctx);
+		}
+		return query_tree_walker((Query *) node, tg_reach_walker, ctx, 0);
+	}
+	return expression_tree_walker(node, tg_reach_walker, ctx);
+}
+
+/*
+ * The protected tables a statement on relid reaches: relid itself, its
+ * inheritors when descend, and for a view the tables it reads (as LOCK on a
+ * view locks them, and an INSTEAD OF trigger sees the rows written to them).
+ */
+static List *
+tg_reached_protected(Oid relid, bool descend)
+{
+	TgReach		ctx = {NIL, NIL};
+
+	tg_reach_relation(relid, descend, &ctx);
+	return ctx.found;
+}
+
+static char *
+tg_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * CREATE TRIGGER: a trigger sees, and can change, every tenant's rows written
+ * to its table, so only roles trusted on the protected table may add one: the
+ * TRIGGER privilege alone is not enough. Row triggers on a partitioned table
+ * are cloned onto its partitions; INSTEAD OF triggers on a view see the rows
+ * written through it.
+ */
+static void
+tg_guard_create_trigger(CreateTrigStmt *ct)
+{
+	Oid			relid = RangeVarGetRelid(ct->relation, NoLock, true);
+	char		relkind;
+	List	   *reached;
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return;
+	relkind = get_rel_relkind(relid);
+	if (relkind == RELKIND_VIEW)
+	{
+		if (tg_trusted_on(relid))
+			return;
+		reached = tg_reached_protected(relid, false);
+		if (reached == NIL)
+			return;
+		tg_record_refusal("create trigger", linitial_oid(reached));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot create trigger \"%s\" on view \"%s\" over protected table \"%s\"",
+						ct->trigname, get_rel_name(relid), get_rel_name(linitial_oid(reached))),
+				 errdetail("A trigger on the view sees every tenant's rows written through it."),
+				 errhint("Only the view's owner may create triggers on it; the TRIGGER privilege grants nothing here to roles subject to row level security.")));
+	}
+	reached = tg_protected_in_tree(relid, relkind == RELKIND_PARTITIONED_TABLE);
+	foreach(lc, reached)
+	{
+		Oid			target = lfirst_oid(lc);
+
+		if (tg_trusted_on(target))
+			continue;
+		tg_record_refusal("create trigger", target);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot create trigger \"%s\" on protected table \"%s\"",
+						ct->trigname, get_rel_name(target)),
+				 target != relid ?
+				 errdetail("A row trigger on \"%s\" is cloned onto its partition \"%s\", where it would see every tenant's rows written to it.",
+						   get_rel_name(relid), get_rel_name(target)) :
+				 errdetail("A trigger sees, and can change, every tenant's rows written to the table."),
+				 errhint("Only the table's owner may create triggers on it; the TRIGGER privilege grants nothing on protected tables to roles subject to their row level security.")));
+	}
+}
+
+/*
+ * CREATE RULE: a rule is rewritten into every tenant's statements on the
+ * table and its actions run with the owner's rights; refused on protected
+ * tables for every role subject to row level security, owners included.
+ */
+static void
+tg_guard_create_rule(RuleStmt *rs)
+{
+	Oid			relid = RangeVarGetRelid(rs->relation, NoLock, true);
+
+	if (!OidIsValid(relid) || !tg_is_protected(relid, NULL) ||
+		has_bypassrls_privilege(GetUserId()))
+		return;
+	tg_record_refusal("create rule", relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("cannot create rule \"%s\" on protected table \"%s\"",
+					rs->rulename, get_rel_name(relid)),
+			 errdetail("A rule is rewritten into every tenant's statements on the table, and its actions run with the owner's rights."),
+			 errhint("Use a trigger instead, created by the table's owner.")));
+}
+
+/*
+ * A foreign key into a protected table is checked without row level
+ * security: its errors tell whether another tenant's key exists, its rows
+ * block that tenant's deletes, and adding it locks the table. Only roles
+ * trusted on the referenced table may add one (checked before any lock is
+ * taken); what the key must look like is checked once it exists.
+ */
+static void
+tg_guard_fk_privilege(Constraint *con)
+{
+	Oid			pk;
+	ListCell   *lc;
+
+	if (con == NULL || !IsA(con, Constraint) || con->contype != CONSTR_FOREIGN || con->pktable == NULL)
+		return;
+	pk = RangeVarGetRelid(con->pktable, NoLock, true);
+	if (!OidIsValid(pk))
+		return;
+	foreach(lc, tg_protected_in_tree(pk, true))
+	{
+		Oid			target = lfirst_oid(lc);
+
+		if (tg_trusted_on(target))
+			continue;
+		tg_record_refusal("add foreign key", target);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot add a foreign key into protected table \"%s\"", get_rel_name(target)),
+				 errdetail("A foreign key is checked without row level security: its errors would tell whether another tenant's key exists, and its rows would block that tenant's deletes."),
+				 errhint("Only the table's owner may add foreign keys into it; the REFERENCES privilege grants nothing on protected tables to roles subject to their row level security.")));
+	}
+}
+
+/* Foreign keys defined on relid itself (not clones from a partitioned parent). */
+static List *
+tg_foreign_keys(Oid relid)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *fks = NIL;
+
+	if (!OidIsValid(relid))
+		return NIL;
+	rel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+
+		if (con->contype == CONSTRAINT_FOREIGN && !OidIsValid(con->conparentid))
+			fks = lappend_oid(fks, con->oid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return fks;
+}
+
+/*
+ * A foreign key into a protected table must come from a protected table and
+ * pair the two tenant columns, so a row can only reference its own tenant's
+ * rows (the referencing table's policy fixes its tenant column).
+ */
+static void
+tg_check_foreign_key(Oid conoid)
+{
+	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	Form_pg_constraint con;
+	List	   *reached;
+	char		pcol[NAMEDATALEN];
+	char		rcol[NAMEDATALEN];
+	bool		matched = false;
+	bool		from_protected;
+	Oid			target;
+	char	   *conname;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	reached = tg_protected_in_tree(con->confrelid, true);
+	if (reached == NIL)
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
+	target = list_member_oid(reached, con->confrelid) ? con->confrelid : linitial_oid(reached);
+	(void) tg_is_protected(target, pcol);
+	from_protected = tg_is_protected(con->conrelid, rcol);
+	if (target == con->confrelid && from_protected)
+	{
+		int			n;
+		int			ndel;
+		AttrNumber	conkey[INDEX_MAX_KEYS];
+		AttrNumber	confkey[INDEX_MAX_KEYS];
+		AttrNumber	delcols[INDEX_MAX_KEYS];
+		Oid			pf[INDEX_MAX_KEYS];
+		Oid			pp[INDEX_MAX_KEYS];
+		Oid			ff[INDEX_MAX_KEYS];
+		AttrNumber	rk = get_attnum(con->conrelid, rcol);
+		AttrNumber	pk = get_attnum(con->confrelid, pcol);
+		int			i;
+
+		DeconstructFkConstraintRow(tup, &n, conkey, confkey, pf, pp, ff, &ndel, delcols);
+		for (i = 0; i < n; i++)
+			if (conkey[i] == rk && confkey[i] == pk)
+				matched = true;
+	}
+	if (matched)
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
+	conname = pstrdup(NameStr(con->conname));
+	tg_record_refusal("add foreign key", target);
+	if (target != con->confrelid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("foreign key \"%s\" references unprotected parent \"%s\" of protected table \"%s\"",
+						conname, get_rel_name(con->confrelid), get_rel_name(target)),
+				 errdetail("A foreign key is checked without row level security, in every partition."),
+				 errhint("Protect the parent too: tenantguard.protect('%s').",
+						 tg_qualified_name(con->confrelid))));
+	if (!from_protected)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("foreign key \"%s\" into protected table \"%s\" must come from a protected table",
+						conname, get_rel_name(target)),
+				 errdetail("A foreign key is checked without row level security: rows of the unprotected table \"%s\" could probe for, reference and block the deletes of any tenant's rows.",
+						   get_rel_name(con->conrelid)),
+				 errhint("Protect the table first (tenantguard.protect('%s')), then add the foreign key with both tenant columns: FOREIGN KEY (tenant_id, ...) REFERENCES %s (%s, ...).",
+						 tg_qualified_name(con->conrelid), tg_qualified_name(target), pcol)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("foreign key \"%s\" into protected table \"%s\" must pair the tenant columns",
+					conname, get_rel_name(target)),
+			 errdetail("A foreign key is checked without row level security: without the tenant columns, rows of \"%s\" could probe for, reference and block the deletes of another tenant's rows.",
+					   get_rel_name(con->conrelid)),
+			 errhint("Include them: FOREIGN KEY (%s, ...) REFERENCES %s (%s, ...).",
+					 quote_identifier(rcol), tg_qualified_name(target), quote_identifier(pcol))));
+}
+
+/*
+ * Replace the sublinks that do not refer to the policy's row by what they
+ * compare (or a NULL of their type): they cannot reveal the row's values,
+ * whereas contain_leaked_vars() calls every sublink leaky. Sublinks that
+ * refer to the row stay, and count as leaky.
+ */
+static Node *
+tg_strip_uncorrelated_sublinks(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, SubLink))
+	{
+		SubLink    *sl = (SubLink *) node;
+
+		if (contain_vars_of_level(sl->subselect, 1))
+			return node;
+		if (sl->testexpr)
+			return tg_strip_uncorrelated_sublinks(sl->testexpr, context);
+		return (Node *) makeNullConst(exprType(node), exprTypmod(node), exprCollation(node));
+	}
+	return expression_tree_mutator(node, tg_strip_uncorrelated_sublinks, context);
+}
+
+/* Can this policy expression reveal a row's values through errors or side effects? */
+static bool
+tg_expr_leaks(Node *expr)
+{
+	return contain_leaked_vars(tg_strip_uncorrelated_sublinks(expr, NULL));
+}
+
+/* Are the USING and WITH CHECK expressions of this pg_policy tuple leakproof? */
+static bool
+tg_policy_tuple_leakproof(Relation pgpolicy, HeapTuple tup)
+{
+	static const AttrNumber cols[] = {Anum_pg_policy_polqual, Anum_pg_policy_polwithcheck};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(cols); i++)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, cols[i], RelationGetDescr(pgpolicy), &isnull);
+
+		if (!isnull && tg_expr_leaks((Node *) stringToNode(TextDatumGetCString(d))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A restrictive policy is evaluated on every tenant's rows, possibly before
+ * the isolation policy (PostgreSQL orders them by cost): refuse one that is
+ * not leakproof on a protected table. Runs after the policy is stored.
+ */
+static void
+tg_check_restrictive_policy(Oid relid, const char *name, const char *what)
+{
+	Relation	rel = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		leaky = false;
+
+	ScanKeyInit(&key[0], Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_policy_polname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(name));
+	scan = systable_beginscan(rel, PolicyPolrelidPolnameIndexId, true, NULL, 2, key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup) && !((Form_pg_policy) GETSTRUCT(tup))->polpermissive)
+		leaky = !tg_policy_tuple_leakproof(rel, tup);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!leaky)
+		return;
+	tg_record_refusal(what, relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("restrictive policy \"%s\" on protected table \"%s\" is not leakproof",
+					name, get_rel_name(relid)),
+			 errdetail("PostgreSQL may evaluate a restrictive policy before the tenant isolation policy, on every tenant's rows: a function, operator or cast applied to a column that is not LEAKPROOF can reveal another tenant's values in its errors."),
+			 errhint("Apply only LEAKPROOF functions and operators to the table's columns (such as = or < on ordinary types), or subqueries that do not refer to the row; functions of constants, such as tenantguard.current_role_name() = 'admin', are fine.")));
+}
+
+static const char *const tg_lock_mode_names[] = {
+	"", "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
+	"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"
+};
+
+/*
+ * LOCK TABLE in a mode above ROW EXCLUSIVE blocks every tenant's writes (or
+ * reads): refused on protected tables, reached directly, through inheritance
+ * or through a view, to roles not trusted on them.
+ */
+static void
+tg_guard_lock(LockStmt *ls)
+{
+	ListCell   *lc;
+
+	if (ls->mode <= RowExclusiveLock || has_bypassrls_privilege(GetUserId()))
+		return;
+	foreach(lc, ls->relations)
+	{
+		RangeVar   *rv = (RangeVar *) lfirst(lc);
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+		ListCell   *lc2;
+
+		if (!OidIsValid(relid))
+			continue;
+		foreach(lc2, tg_reached_protected(relid, rv->inh))
+		{
+			Oid			target = lfirst_oid(lc2);
+
+			if (tg_trusted_on(target))
+				continue;
+			tg_record_refusal("lock", target);
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("cannot lock protected table \"%s\" in %s mode",
+							get_rel_name(target),
+							ls->mode < (int) lengthof(tg_lock_mode_names) ? tg_lock_mode_names[ls->mode] : "this"),
+					 errdetail("A lock above ROW EXCLUSIVE on a table every tenant shares blocks the other tenants."),
+					 errhint("Roles subject to the table's row level security may lock it in ROW EXCLUSIVE mode at most; lock rows with SELECT ... FOR UPDATE instead.")));
+		}
+	}
+}
+
+/*
  * Refuse a change to column `column` of the relation (or composite type)
  * named by rv when it reaches the tenant column of a protected table:
  * directly, through inheritance (unless ONLY), or through typed tables.
@@ -285,6 +747,16 @@ tg_guard_alter_table(AlterTableStmt *stmt)
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AddConstraint)
+			tg_guard_fk_privilege((Constraint *) cmd->def);
+		else if (cmd->subtype == AT_AddColumn && cmd->def && IsA(cmd->def, ColumnDef))
+		{
+			ListCell   *lcc;
+
+			foreach(lcc, ((ColumnDef *) cmd->def)->constraints)
+				tg_guard_fk_privilege((Constraint *) lfirst(lcc));
+		}
 
 		/* disabling, or firing only on replicas, silences the audit triggers */
 		if ((cmd->subtype == AT_DisableTrig || cmd->subtype == AT_DisableTrigAll ||
@@ -374,14 +846,85 @@ tg_guard_drop_policy(DropStmt *stmt)
 	}
 }
 
-/* The DDL guard; returns without error when the statement is allowed. */
+/* What the guard checks once a statement has run. */
+typedef struct TgPostCheck
+{
+	bool		fks;			/* check the foreign keys fk_rv gained */
+	RangeVar   *fk_rv;
+	List	   *fks_before;		/* its foreign keys before the statement */
+	Oid			policy_rel;		/* check this restrictive policy, if valid */
+	const char *policy_name;
+	const char *policy_what;
+} TgPostCheck;
+
+/* Above zero while a CREATE TABLE runs: it checks its foreign keys at its end. */
+static int	tg_create_depth = 0;
+
+/* Does this ALTER TABLE add a foreign key? */
+static bool
+tg_adds_foreign_key(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AddConstraint && cmd->def && IsA(cmd->def, Constraint) &&
+			((Constraint *) cmd->def)->contype == CONSTR_FOREIGN)
+			return true;
+		if (cmd->subtype == AT_AddColumn && cmd->def && IsA(cmd->def, ColumnDef))
+		{
+			ListCell   *lcc;
+
+			foreach(lcc, ((ColumnDef *) cmd->def)->constraints)
+				if (IsA(lfirst(lcc), Constraint) &&
+					((Constraint *) lfirst(lcc))->contype == CONSTR_FOREIGN)
+					return true;
+		}
+	}
+	return false;
+}
+
+/* The checks after the statement: new foreign keys, a restrictive policy. */
 static void
-tg_guard_utility(Node *parsetree)
+tg_guard_after(TgPostCheck *post)
+{
+	if (post->fks)
+	{
+		Oid			relid = RangeVarGetRelid(post->fk_rv, NoLock, true);
+		ListCell   *lc;
+
+		foreach(lc, tg_foreign_keys(relid))
+			if (!list_member_oid(post->fks_before, lfirst_oid(lc)))
+				tg_check_foreign_key(lfirst_oid(lc));
+	}
+	if (OidIsValid(post->policy_rel))
+		tg_check_restrictive_policy(post->policy_rel, post->policy_name, post->policy_what);
+}
+
+/*
+ * The DDL guard; returns without error when the statement is allowed, and
+ * fills post with what to check once it has run.
+ */
+static void
+tg_guard_utility(Node *parsetree, TgPostCheck *post)
 {
 	Oid			relid;
 
 	if (!tg_ddl_guard || tg_bypass > 0 || !tg_extension_present())
 		return;
+
+	/* new foreign keys: a CREATE TABLE checks its own at its end */
+	if (IsA(parsetree, CreateStmt) ||
+		(IsA(parsetree, AlterTableStmt) && tg_create_depth == 0 &&
+		 tg_adds_foreign_key((AlterTableStmt *) parsetree)))
+	{
+		post->fk_rv = IsA(parsetree, CreateStmt) ? ((CreateStmt *) parsetree)->relation
+			: ((AlterTableStmt *) parsetree)->relation;
+		post->fks = true;
+		post->fks_before = tg_foreign_keys(RangeVarGetRelid(post->fk_rv, NoLock, true));
+	}
 
 	switch (nodeTag(parsetree))
 	{
@@ -422,8 +965,15 @@ tg_guard_utility(Node *parsetree)
 					if (OidIsValid(relid) && tg_is_audited(relid))
 						tg_refuse_audit("create or replace the audit triggers", relid);
 				}
+				tg_guard_create_trigger(ct);
 				break;
 			}
+		case T_RuleStmt:
+			tg_guard_create_rule((RuleStmt *) parsetree);
+			break;
+		case T_LockStmt:
+			tg_guard_lock((LockStmt *) parsetree);
+			break;
 		case T_TruncateStmt:
 			{
 				TruncateStmt *ts = (TruncateStmt *) parsetree;
@@ -491,11 +1041,14 @@ tg_guard_utility(Node *parsetree)
 			{
 				AlterPolicyStmt *ps = (AlterPolicyStmt *) parsetree;
 
-				if (strcmp(ps->policy_name, TG_POLICY_NAME) == 0)
+				relid = tg_protected_relid(ps->table, NULL);
+				if (OidIsValid(relid) && strcmp(ps->policy_name, TG_POLICY_NAME) == 0)
+					tg_refuse("alter policy " TG_POLICY_NAME, relid);
+				if (OidIsValid(relid))
 				{
-					relid = tg_protected_relid(ps->table, NULL);
-					if (OidIsValid(relid))
-						tg_refuse("alter policy " TG_POLICY_NAME, relid);
+					post->policy_rel = relid;
+					post->policy_name = ps->policy_name;
+					post->policy_what = "alter policy";
 				}
 				break;
 			}
@@ -515,6 +1068,12 @@ tg_guard_utility(Node *parsetree)
 									ps->policy_name, get_rel_name(relid)),
 							 errdetail("Permissive policies are combined with OR and would widen tenant isolation."),
 							 errhint("Create it AS RESTRICTIVE: restrictive policies narrow access within the tenant.")));
+				if (OidIsValid(relid))
+				{
+					post->policy_rel = relid;
+					post->policy_name = ps->policy_name;
+					post->policy_what = "create policy";
+				}
 				break;
 			}
 		default:
@@ -547,17 +1106,33 @@ tg_process_utility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	TgPostCheck post;
+	bool		creating = IsA(parsetree, CreateStmt);
 
+	memset(&post, 0, sizeof(post));
 	if (IsTransactionState())
-		tg_guard_utility(parsetree);
+		tg_guard_utility(parsetree, &post);
 	tg_utility_reset_mirror(parsetree);
 
-	if (prev_utility)
-		prev_utility(pstmt, queryString, readOnlyTree, context, params,
-					 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	if (creating)
+		tg_create_depth++;
+	PG_TRY();
+	{
+		if (prev_utility)
+			prev_utility(pstmt, queryString, readOnlyTree, context, params,
+						 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (creating)
+			tg_create_depth--;
+	}
+	PG_END_TRY();
+
+	tg_guard_after(&post);
 }
 
 /* An aborted (sub)transaction never leaves the guard bypassed. */
@@ -624,4 +1199,36 @@ tg_invoker_owns(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 
 	PG_RETURN_BOOL(pg_class_ownercheck(relid, GetOuterUserId()));
+}
+
+PG_FUNCTION_INFO_V1(tg_policy_is_leakproof);
+
+/*
+ * _policy_is_leakproof(policy oid): are the policy's USING and WITH CHECK
+ * expressions leakproof, as the DDL guard judges restrictive policies? NULL
+ * when there is no such policy.
+ */
+Datum
+tg_policy_is_leakproof(PG_FUNCTION_ARGS)
+{
+	Oid			polid = PG_GETARG_OID(0);
+	Relation	rel = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found;
+	bool		result = false;
+
+	ScanKeyInit(&key, Anum_pg_policy_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(polid));
+	scan = systable_beginscan(rel, PolicyOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	found = HeapTupleIsValid(tup);
+	if (found)
+		result = tg_policy_tuple_leakproof(rel, tup);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(result);
 }
