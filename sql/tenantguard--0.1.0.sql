@@ -938,6 +938,7 @@ findings AS (
       JOIN pg_class ic ON ic.oid = i.indexrelid
      WHERE NOT (p.tattnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))
        AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)   -- reported on the parent
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint xc WHERE xc.conindid = i.indexrelid AND xc.contype = 'x')  -- exclusion constraints: their own finding
     UNION ALL
     -- S3. pg_stat_statements readable by applications
     SELECT 'info', 'extension pg_stat_statements',

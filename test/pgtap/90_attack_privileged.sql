@@ -19,7 +19,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(34);
+SELECT plan(37);
 
 -- ---------------------------------------------------------------------------
 -- Fixture
@@ -230,6 +230,43 @@ SELECT is(:visible::int, 0, 'nor with operators that always answer true on its s
 SELECT is(:visible_view::int, 0, 'nor through the data_changes view');
 SELECT ok((SELECT count(*) FROM tenantguard_audit.events WHERE tenant_id = :'globex') > 0,
           'there are events of another tenant to leak');
+
+-- ---------------------------------------------------------------------------
+-- Every SECURITY DEFINER entry point an administrator or application can
+-- call, called under the hostile search_path (text =, max, +).
+-- ---------------------------------------------------------------------------
+DELETE FROM public.tg90_pwned;
+CREATE TABLE tg90_adm.prot (tenant_id uuid, id int);
+ALTER TABLE tg90_adm.prot OWNER TO tg90_admin;
+SET ROLE tg90_admin;
+SET search_path = tg90_evil, pg_catalog, public;
+SELECT tenantguard.create_tenant('hostile-path', 'made under a hostile search_path') AS hostile \gset
+SELECT tenantguard.tenant_id('hostile-path') IS NOT NULL AS resolved \gset
+SELECT tenantguard.suspend_tenant(:'hostile'), tenantguard.activate_tenant(:'hostile') \gset
+SELECT tenantguard.bind_role('tg90_reader', :'hostile', 'auditor'), tenantguard.unbind_role('tg90_reader') \gset
+SELECT tenantguard.bind_role('tg90_reader', :'acme', 'member') \gset
+SELECT tenantguard.protect('tg90_adm.prot') \gset
+SELECT tenantguard.audit_table('tg90_adm.prot') \gset
+SELECT tenantguard.unaudit_table('tg90_adm.prot') \gset
+SELECT tenantguard.unprotect('tg90_adm.prot') \gset
+SELECT count(*) AS findings FROM tenantguard.isolation_report() \gset
+SELECT tenantguard.clear_context(), tenantguard.set_tenant(:'hostile', false) \gset
+SELECT tenantguard.put_secret('api-key', 'hostile path value') AS pv \gset
+SELECT tenantguard.get_secret('api-key') AS gv \gset
+SELECT tenantguard.resolve_ref(tenantguard.secret_ref('api-key')) AS rv \gset
+SELECT tenantguard.delete_secret('api-key') AS dv \gset
+SELECT tenantguard.audit_log('hostile.path', 'test') \gset
+SELECT tenantguard.clear_context() \gset
+SELECT CASE WHEN tenantguard_audit.digest() IS NULL THEN true
+            ELSE tenantguard_audit.verify_digest(tenantguard_audit.digest()) END AS digested \gset
+SELECT tenantguard_audit.public_key() IS NOT NULL AS has_key \gset
+RESET search_path;
+RESET ROLE;
+SELECT is(:'gv' || '|' || :'rv' || '|' || :dv, 'hostile path value|hostile path value|1',
+          'the vault functions work under the hostile search_path');
+SELECT is((SELECT count(*)::int FROM public.tg90_pwned WHERE super), 0,
+          'no SECURITY DEFINER entry point ran a shadow as a superuser under the hostile search_path');
+SELECT is((SELECT count(*)::int FROM public.tg90_pwned), 0, 'none ran a shadow at all');
 
 -- ---------------------------------------------------------------------------
 -- Checker: every SECURITY DEFINER function of the extension pins search_path
