@@ -5,7 +5,10 @@
  * The tables are read with plain heap/index scans (no SPI), so the lookups
  * also work inside parallel workers. Statement triggers on the tables send a
  * relcache invalidation for the table that changed; the callback below then
- * drops the affected cache in every backend.
+ * drops the affected cache in every backend and tells the listeners upper
+ * layers registered (the context recomputes itself).
+ *
+ * Layer 2: uses catalog.c.
  */
 #include "postgres.h"
 
@@ -25,6 +28,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "cache.h"
+#include "catalog.h"
 #include "tenantguard.h"
 
 typedef struct TgProtectedEntry
@@ -55,9 +60,24 @@ static HTAB *tg_bindings = NULL;	/* NULL = must be rebuilt */
 /* How often a loader retries before using a result once without keeping it. */
 #define TG_CACHE_LOAD_ATTEMPTS 4
 
+/* Upper layers' listeners, told whenever the caches are dropped. */
+#define TG_MAX_CACHE_LISTENERS 8
+static void (*tg_cache_listeners[TG_MAX_CACHE_LISTENERS]) (void);
+static int	tg_n_cache_listeners = 0;
+
+void
+tg_cache_register_listener(void (*listener) (void))
+{
+	if (tg_n_cache_listeners >= TG_MAX_CACHE_LISTENERS)
+		elog(ERROR, "too many tenantguard cache listeners");
+	tg_cache_listeners[tg_n_cache_listeners++] = listener;
+}
+
 static void
 tg_cache_reset(void)
 {
+	int			i;
+
 	tg_cache_generation++;
 	tg_protected = NULL;
 	tg_bindings = NULL;
@@ -67,7 +87,8 @@ tg_cache_reset(void)
 	if (tg_bindings_cxt != NULL)
 		MemoryContextDelete(tg_bindings_cxt);
 	tg_bindings_cxt = NULL;
-	tg_context_invalidate();
+	for (i = 0; i < tg_n_cache_listeners; i++)
+		tg_cache_listeners[i] ();
 }
 
 /* Drop caches when one of our tables (or everything) is invalidated. */
@@ -167,25 +188,6 @@ tg_cache_load(TgCacheLoader loader, const char *name, HTAB **slot,
 		}
 		MemoryContextDelete(cxt);
 	}
-}
-
-/* The attribute number of a column by name; elog when missing. */
-static AttrNumber
-tg_attnum(Relation rel, const char *name)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->attnum;
-	}
-	elog(ERROR, "tenantguard table \"%s\" has no column \"%s\"",
-		 RelationGetRelationName(rel), name);
-	return InvalidAttrNumber;
 }
 
 /* Build the set of protected relations into cxt. */

@@ -8,6 +8,9 @@
  * session scope, rollback, RESET ALL and DISCARD ALL for free, and carries
  * the value into parallel workers. tenantguard.tenant and
  * tenantguard.principal are read-only mirrors computed by show hooks.
+ *
+ * Layer 4: uses the caches (which tell it when bindings or tenants change,
+ * through the listener it registers) and the event store.
  */
 #include "postgres.h"
 
@@ -15,6 +18,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "nodes/parsenodes.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -24,6 +28,10 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "core/uuid_text.h"
+#include "cache.h"
+#include "context.h"
+#include "event_store.h"
 #include "tenantguard.h"
 
 /* Parsed value of tenantguard.context, owned by the GUC machinery. */
@@ -51,28 +59,24 @@ static Oid	tg_effective_outer_user = InvalidOid;
 static void
 tg_refuse_entry(const pg_uuid_t *tenant, const char *action, const char *reason)
 {
-	TgAuditEvent ev;
+	TgActor		actor = *tg_actor_current();
 
-	memset(&ev, 0, sizeof(ev));
 	if (tenant)
 	{
-		ev.has_tenant = true;
-		ev.tenant = *tenant;
+		actor.has_tenant = true;
+		actor.tenant = *tenant;
 	}
-	ev.category = "context";
-	ev.action = action;
-	ev.decision = "deny";
-	ev.reason = reason;
-	tg_audit_refusal(&ev);
+	tg_audit_deny(&actor, "context", action, NULL, reason);
 }
 
-static const char *tg_enter_hint =
+const char *const tg_enter_hint =
 "Enter a tenant first: tenantguard.set_tenant(tenant) for administrators, "
 "tenantguard.assume(token) or SET LOCAL tenantguard.context = '<signed token>' for applications, "
 "tenantguard.resume(session_token) for signed-in users, tenantguard.agent_login(...) for agents, "
 "or connect as a role bound with tenantguard.bind_role().";
 
-void
+/* The caches changed: recompute the effective context on next use. */
+static void
 tg_context_invalidate(void)
 {
 	tg_effective_valid = false;
@@ -186,9 +190,12 @@ tg_principal_show(void)
 	return buf;
 }
 
+/* The context settings; the cache tells the context when bindings change. */
 void
-tg_context_define_settings(void)
+tg_context_init(void)
 {
+	tg_cache_register_listener(tg_context_invalidate);
+
 	DefineCustomStringVariable("tenantguard.context",
 							   "The tenant context: accepts a signed context token.",
 							   "Set only by tenantguard's functions or to a valid signed token; reading it never shows the value.",
@@ -230,7 +237,7 @@ tg_effective_from_binding(const TgBinding *b, TgEffectiveContext *dst)
 		return false;
 	dst->has = true;
 	dst->tenant = b->tenant;
-	dst->scope = 'B';
+	dst->scope = TG_SCOPE_BOUND;
 	dst->expires = 0;
 	strlcpy(dst->role, b->tenant_role, sizeof(dst->role));
 	snprintf(dst->principal, sizeof(dst->principal), "role:%s", name);
@@ -301,7 +308,7 @@ tg_effective_context(void)
  * Refuse to enter tenant unless it is allowed: the tenant must exist and be
  * active, a bound role stays in its tenant, and a set context is locked.
  */
-void
+static void
 tg_context_check_entry(const pg_uuid_t *tenant)
 {
 	TgBinding	binding;
@@ -355,18 +362,18 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("tenant context is locked to another tenant"),
 				 errhint("Call tenantguard.clear_context() first, or end the %s.",
-						 tg_context_state->value.scope == 'S' ? "session" : "transaction")));
+						 tg_context_state->value.scope == TG_SCOPE_SESSION ? "session" : "transaction")));
 	}
 }
 
 /* Assign tenantguard.context from a validated value. */
-void
+static void
 tg_context_enter(const tg_context_value *value, bool is_local)
 {
 	char		buf[TG_CTX_TEXT_MAX];
 	tg_context_value v = *value;
 
-	v.scope = is_local ? 'L' : 'S';
+	v.scope = is_local ? TG_SCOPE_TRANSACTION : TG_SCOPE_SESSION;
 	if (tg_ctx_format(&v, buf, sizeof(buf)) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -404,7 +411,7 @@ tg_context_enter_nested(const pg_uuid_t *tenant)
 
 	memset(&v, 0, sizeof(v));
 	memcpy(v.tenant, tenant->data, UUID_LEN);
-	v.scope = 'L';
+	v.scope = TG_SCOPE_TRANSACTION;
 	if (cur != NULL)
 	{
 		strlcpy(v.role, cur->role, sizeof(v.role));
@@ -436,6 +443,44 @@ tg_context_enter_nested(const pg_uuid_t *tenant)
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* Who is acting now (see context.h). */
+const TgActor *
+tg_actor_current(void)
+{
+	static TgActor actor;
+	const TgEffectiveContext *c;
+
+	tg_actor_session(&actor);
+	if (!IsTransactionState())
+		return &actor;
+	c = tg_effective_context();
+	if (c != NULL)
+	{
+		actor.has_tenant = true;
+		actor.tenant = c->tenant;
+		strlcpy(actor.principal, c->principal, sizeof(actor.principal));
+	}
+	return &actor;
+}
+
+/* RESET of a read-only mirror resets the context it mirrors (from the utility hook). */
+void
+tg_context_utility(Node *parsetree)
+{
+	VariableSetStmt *vs;
+
+	if (!IsA(parsetree, VariableSetStmt))
+		return;
+	vs = (VariableSetStmt *) parsetree;
+	if ((vs->kind != VAR_RESET && vs->kind != VAR_SET_DEFAULT) || vs->name == NULL)
+		return;
+	if (strcmp(vs->name, "tenantguard.tenant") == 0 ||
+		strcmp(vs->name, "tenantguard.principal") == 0)
+		(void) set_config_option("tenantguard.context", NULL,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
+}
+
 PG_FUNCTION_INFO_V1(tg_set_tenant);
 
 /* set_tenant(tenant uuid, is_local boolean): administrators enter a tenant. */
@@ -465,10 +510,7 @@ tg_set_tenant(PG_FUNCTION_ARGS)
 	{
 		TgAuditEvent ev;
 
-		memset(&ev, 0, sizeof(ev));
-		ev.category = "context";
-		ev.action = "set_tenant";
-		ev.decision = "allow";
+		tg_event_init(&ev, tg_actor_current(), "context", "set_tenant");
 		ev.details_json = is_local ? "{\"scope\": \"transaction\"}" : "{\"scope\": \"session\"}";
 		tg_audit_record(&ev);
 	}
@@ -583,7 +625,7 @@ tg_whoami(PG_FUNCTION_ARGS)
 	tenant = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
 	*tenant = c->tenant;
 	(void) tg_lookup_tenant(tenant, &slug);
-	scope = c->scope == 'L' ? "transaction" : c->scope == 'S' ? "session" : "bound";
+	scope = c->scope == TG_SCOPE_TRANSACTION ? "transaction" : c->scope == TG_SCOPE_SESSION ? "session" : "bound";
 
 	values[0] = UUIDPGetDatum(tenant);
 	if (slug)

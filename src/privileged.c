@@ -19,7 +19,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "tenantguard.h"
+#include "privileged.h"
 
 #define TG_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 
@@ -28,7 +28,7 @@
  * hand to tg_search_path_restore(). An error in between is undone by the
  * (sub)transaction abort like any other GUC change.
  */
-int
+static int
 tg_search_path_pin(void)
 {
 	int			level = NewGUCNestLevel();
@@ -40,7 +40,7 @@ tg_search_path_pin(void)
 }
 
 /* End a section started with tg_search_path_pin(). */
-void
+static void
 tg_search_path_restore(int level)
 {
 	AtEOXact_GUC(true, level);

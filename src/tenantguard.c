@@ -1,5 +1,10 @@
 /*
- * tenantguard.c — module entry point: settings, hooks, the preload check.
+ * tenantguard.c — the module's entry point: _PG_init calls each module's
+ * init in layer order (each defines and owns its settings), reserves the
+ * tenantguard prefix, then installs the hooks; and the preload check the
+ * extension script calls first.
+ *
+ * Layer 9: the top.
  */
 #include "postgres.h"
 
@@ -7,21 +12,18 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "tenantguard.h"
+#include "audit_queue.h"
+#include "audit_worker.h"
+#include "cache.h"
+#include "context.h"
+#include "guard_access.h"
+#include "guard_ddl.h"
+#include "hooks.h"
+#include "keyring.h"
 
 PG_MODULE_MAGIC;
 
-bool		tg_require_context = true;
-bool		tg_ddl_guard = true;
-bool		tg_preloaded = false;
-int			tg_audit_decisions = TG_AUDIT_DECISIONS_DENY;
-
-static const struct config_enum_entry tg_audit_decision_options[] = {
-	{"none", TG_AUDIT_DECISIONS_NONE, false},
-	{"deny", TG_AUDIT_DECISIONS_DENY, false},
-	{"all", TG_AUDIT_DECISIONS_ALL, false},
-	{NULL, 0, false}
-};
+static bool tg_preloaded = false;
 
 void		_PG_init(void);
 
@@ -33,42 +35,17 @@ _PG_init(void)
 		return;
 	tg_preloaded = true;
 
-	DefineCustomBoolVariable("tenantguard.require_context",
-							 "Raise an error when a protected table is touched without a tenant context.",
-							 "When off, such statements see no rows and cannot write, without an error.",
-							 &tg_require_context,
-							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("tenantguard.ddl_guard",
-							 "Refuse DDL that would weaken the isolation of protected tables.",
-							 "Superuser-only emergency switch; leave on.",
-							 &tg_ddl_guard,
-							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomEnumVariable("tenantguard.audit_decisions",
-							 "Which authorization decisions are written to the audit log.",
-							 "deny records refusals, all records every decision, none records none.",
-							 &tg_audit_decisions,
-							 TG_AUDIT_DECISIONS_DENY,
-							 tg_audit_decision_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	tg_context_define_settings();
-	tg_secrets_init();
+	tg_keyring_init();
+	tg_cache_init();
+	tg_audit_queue_init();
+	tg_context_init();
+	tg_guard_access_init();
+	tg_guard_ddl_init();
 	tg_audit_worker_init();
 
 	MarkGUCPrefixReserved("tenantguard");
 
-	tg_cache_init();
-	tg_guard_init();
+	tg_hooks_install();
 }
 
 PG_FUNCTION_INFO_V1(tg_assert_preloaded);

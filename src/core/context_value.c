@@ -63,7 +63,7 @@ tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen)
 
 	if (ctx == NULL || buf == NULL)
 		return -1;
-	if (ctx->scope != 'L' && ctx->scope != 'S')
+	if (ctx->scope != TG_SCOPE_TRANSACTION && ctx->scope != TG_SCOPE_SESSION)
 		return -1;
 	if (ctx->expires < 0)
 		return -1;
@@ -73,7 +73,7 @@ tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen)
 		return -1;
 	tg_uuid_format(ctx->tenant, uuid);
 	n = snprintf(buf, buflen, "%s%s;%c;%" PRId64 ";%s;%s",
-				 TG_CTX_PREFIX, uuid, ctx->scope, ctx->expires,
+				 TG_CTX_PREFIX, uuid, (char) ctx->scope, ctx->expires,
 				 ctx->role, ctx->principal);
 	if (n < 0 || (size_t) n >= buflen)
 		return -1;
@@ -136,9 +136,9 @@ tg_ctx_parse(const char *s, size_t len, tg_context_value *out)
 
 	/* scope */
 	sep = next_sep(p, end);
-	if (sep == NULL || sep - p != 1 || (*p != 'L' && *p != 'S'))
+	if (sep == NULL || sep - p != 1 || (*p != TG_SCOPE_TRANSACTION && *p != TG_SCOPE_SESSION))
 		return false;
-	v.scope = *p;
+	v.scope = (TgScope) *p;
 	p = sep + 1;
 
 	/* expiry */

@@ -24,10 +24,21 @@
 /* prefix + uuid + scope + int64 + role + principal + separators + NUL */
 #define TG_CTX_TEXT_MAX (7 + 36 + 1 + 1 + 1 + 20 + 1 + TG_CTX_ROLE_MAX + 1 + TG_CTX_PRINCIPAL_MAX + 1)
 
+/*
+ * How long a context lasts. Transaction and session scopes are serialized
+ * (as 'L' and 'S'); a bound role's context is never serialized.
+ */
+typedef enum TgScope
+{
+	TG_SCOPE_TRANSACTION = 'L',
+	TG_SCOPE_SESSION = 'S',
+	TG_SCOPE_BOUND = 'B'
+} TgScope;
+
 typedef struct tg_context_value
 {
 	uint8_t		tenant[TG_UUID_LEN];
-	char		scope;			/* 'L' transaction, 'S' session */
+	TgScope		scope;			/* TG_SCOPE_TRANSACTION or TG_SCOPE_SESSION */
 	int64_t		expires;		/* 0 = no expiry */
 	char		role[TG_CTX_ROLE_MAX + 1];
 	char		principal[TG_CTX_PRINCIPAL_MAX + 1];

@@ -44,7 +44,7 @@ wrap_ad(char purpose, uint32_t version, uint8_t ad[5])
 }
 
 bool
-tg_key_wrap(const uint8_t kek[TG_KEY_LEN], char purpose, uint32_t version,
+tg_key_wrap(const uint8_t kek[TG_KEY_LEN], tg_key_purpose purpose, uint32_t version,
 			const uint8_t key[TG_KEY_LEN], uint8_t out[TG_WRAPPED_LEN])
 {
 	uint8_t		ad[5];
@@ -59,7 +59,7 @@ tg_key_wrap(const uint8_t kek[TG_KEY_LEN], char purpose, uint32_t version,
 }
 
 bool
-tg_key_unwrap(const uint8_t kek[TG_KEY_LEN], char purpose, uint32_t version,
+tg_key_unwrap(const uint8_t kek[TG_KEY_LEN], tg_key_purpose purpose, uint32_t version,
 			  const uint8_t *wrapped, size_t len, uint8_t out[TG_KEY_LEN])
 {
 	uint8_t		ad[5];

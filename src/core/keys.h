@@ -23,6 +23,13 @@
 #define TG_WRAPPED_LEN (24 + TG_KEY_LEN + 16)
 #define TG_BLIND_INDEX_LEN 32
 
+/* What a stored key is for; the value is bound into its wrapping. */
+typedef enum tg_key_purpose
+{
+	TG_KEY_PURPOSE_DATA = 'd',	/* versioned data keys */
+	TG_KEY_PURPOSE_INDEX = 'i'	/* the blind-index key */
+} tg_key_purpose;
+
 /*
  * Parse a master key file's contents: 64 hex digits, optionally followed by
  * whitespace (a trailing newline). Anything else is rejected.
@@ -33,11 +40,11 @@ bool		tg_master_key_parse(const char *text, size_t len, uint8_t out[TG_KEY_LEN])
 void		tg_key_id(const uint8_t key[TG_KEY_LEN], uint8_t out[TG_KEY_ID_LEN]);
 
 /* Wrap a data key (purpose 'd') or index key (purpose 'i') of a version. */
-bool		tg_key_wrap(const uint8_t kek[TG_KEY_LEN], char purpose, uint32_t version,
+bool		tg_key_wrap(const uint8_t kek[TG_KEY_LEN], tg_key_purpose purpose, uint32_t version,
 						const uint8_t key[TG_KEY_LEN], uint8_t out[TG_WRAPPED_LEN]);
 
 /* Unwrap; false (and out wiped) when the wrapping does not authenticate. */
-bool		tg_key_unwrap(const uint8_t kek[TG_KEY_LEN], char purpose, uint32_t version,
+bool		tg_key_unwrap(const uint8_t kek[TG_KEY_LEN], tg_key_purpose purpose, uint32_t version,
 						  const uint8_t *wrapped, size_t len, uint8_t out[TG_KEY_LEN]);
 
 /* The key a tenant's secrets are sealed with under one data key. */

@@ -39,6 +39,20 @@ test_sha256_vector(void)
 	crypto_hash_sha256_state st;
 
 	unit_unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
+	/* the ledger's own SHA-256 (OpenSSL) */
+	memset(got, 0, sizeof(got));
+	CHECK(tg_sha256((const uint8_t *) "abc", 3, got));
+	CHECK(memcmp(got, want, 32) == 0);
+	/* FIPS 180-2 B.2 (two blocks) */
+	{
+		const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+		uint8_t		want2[32];
+
+		unit_unhex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", want2, 32);
+		CHECK(tg_sha256((const uint8_t *) m, strlen(m), got));
+		CHECK(memcmp(got, want2, 32) == 0);
+	}
+	/* libsodium agrees: the unit tests below use it as an independent reference */
 	crypto_hash_sha256(got, (const uint8_t *) "abc", 3);
 	CHECK(memcmp(got, want, 32) == 0);
 	/* incremental form, as tg_event_hash uses it */

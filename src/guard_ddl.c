@@ -1,6 +1,11 @@
 /*
- * guard.c — enforcement hooks: fail closed on protected tables touched without
- * a tenant context, and refuse DDL that would weaken a protected table.
+ * guard_ddl.c — the DDL guard: statements that would weaken a protected
+ * table's isolation are refused (42501) unless tenantguard's own functions
+ * run them (protect(), unprotect(), audit_table() bracket their DDL with
+ * _guard_bypass()). One function per kind of statement; refusals are
+ * recorded in the audit ledger through the queue (they survive rollback).
+ *
+ * Layer 6: uses the caches, the context and the event store.
  */
 #include "postgres.h"
 
@@ -37,139 +42,26 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 
+#include "cache.h"
+#include "context.h"
+#include "event_store.h"
+#include "guard_ddl.h"
 #include "tenantguard.h"
 
-static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
-static ProcessUtility_hook_type prev_utility = NULL;
+/* tenantguard.ddl_guard */
+static bool tg_ddl_guard = true;
 
 /* Above zero only while protect()/unprotect() run their own DDL. */
 static int	tg_bypass = 0;
-
-bool
-tg_guard_bypassed(void)
-{
-	return tg_bypass > 0;
-}
-
-/*
- * Reading an unprotected parent also reads its children, with the parent's
- * policies only: a protected child must not be reached that way. Writing to
- * an unprotected partitioned table routes rows into its partitions, checked
- * against the parent's policies only (no WITH CHECK of the partition): a
- * protected partition must not be written that way either.
- */
-static void
-tg_check_unprotected_parent(RangeTblEntry *rte, bool write)
-{
-	List	   *kids;
-	ListCell   *lc;
-	Oid			user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-
-	if (!has_subclass(rte->relid))
-		return;
-	kids = find_all_inheritors(rte->relid, NoLock, NULL);
-	foreach(lc, kids)
-	{
-		Oid			kid = lfirst_oid(lc);
-
-		if (kid == rte->relid || !tg_is_protected(kid, NULL) ||
-			check_enable_rls(kid, user, true) != RLS_ENABLED)
-			continue;
-		if (write)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("protected table \"%s\" cannot be written through unprotected parent \"%s\"",
-							get_rel_name(kid), get_rel_name(rte->relid)),
-					 errdetail("Rows written through a partitioned table are checked only against the parent's row level security."),
-					 errhint("Protect the parent too: tenantguard.protect('%s').",
-							 get_rel_name(rte->relid))));
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("protected table \"%s\" cannot be read through unprotected parent \"%s\"",
-						get_rel_name(kid), get_rel_name(rte->relid)),
-				 errdetail("A query on a parent applies only the parent's row level security."),
-				 errhint("Protect the parent too: tenantguard.protect('%s').",
-						 get_rel_name(rte->relid))));
-	}
-}
-
-/* Fail closed: a protected relation under RLS needs a tenant context. */
-static bool
-tg_check_perms(List *rangeTable, bool ereport_on_violation)
-{
-	ListCell   *lc;
-
-	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
-		return false;
-	if (!tg_extension_present())
-		return true;
-
-	foreach(lc, rangeTable)
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-		Oid			user;
-
-		if (rte->rtekind != RTE_RELATION)
-			continue;
-		/* a leak, not a missing context: checked whatever require_context says */
-		if (rte->relkind == RELKIND_PARTITIONED_TABLE &&
-			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE)) != 0 &&
-			!tg_is_protected(rte->relid, NULL))
-			tg_check_unprotected_parent(rte, true);
-		if (rte->inh && !tg_is_protected(rte->relid, NULL))
-		{
-			tg_check_unprotected_parent(rte, false);
-			continue;
-		}
-		if (!tg_require_context || !tg_is_protected(rte->relid, NULL))
-			continue;
-		if (tg_effective_context() != NULL)
-			continue;			/* later entries may still be unprotected parents */
-		user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-		if (check_enable_rls(rte->relid, user, true) != RLS_ENABLED)
-			continue;
-		if (!ereport_on_violation)
-			return false;
-		if (tg_audit_decisions != TG_AUDIT_DECISIONS_NONE)
-		{
-			TgAuditEvent ev;
-
-			memset(&ev, 0, sizeof(ev));
-			ev.category = "policy";
-			ev.action = "access";
-			ev.decision = "deny";
-			ev.object = quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
-												   get_rel_name(rte->relid));
-			ev.reason = "no tenant context is set";
-			tg_audit_refusal(&ev);
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("no tenant context is set"),
-				 errdetail("Table \"%s\" is protected by tenantguard.",
-						   get_rel_name(rte->relid)),
-				 errhint("Enter a tenant first: tenantguard.set_tenant(tenant) for administrators, "
-						 "tenantguard.assume(token) or SET LOCAL tenantguard.context = '<signed token>' "
-						 "for applications, tenantguard.resume(session_token) for signed-in users, "
-						 "or connect as a role bound with tenantguard.bind_role().")));
-	}
-	return true;
-}
 
 /* Record a refused DDL statement on relid; it survives the caller's rollback. */
 static void
 tg_record_refusal(const char *what, Oid relid)
 {
-	TgAuditEvent ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.category = "ddl";
-	ev.action = what;
-	ev.decision = "deny";
-	ev.object = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										   get_rel_name(relid));
-	ev.reason = "refused by the tenantguard DDL guard";
-	tg_audit_refusal(&ev);
+	tg_audit_deny(tg_actor_current(), "ddl", what,
+				  quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											 get_rel_name(relid)),
+				  "refused by the tenantguard DDL guard");
 }
 
 static void
@@ -903,15 +795,156 @@ tg_guard_after(TgPostCheck *post)
 		tg_check_restrictive_policy(post->policy_rel, post->policy_name, post->policy_what);
 }
 
-/*
- * The DDL guard; returns without error when the statement is allowed, and
- * fills post with what to check once it has run.
- */
+/* RENAME of the tenant column, of the audit triggers, of the isolation policy. */
 static void
-tg_guard_utility(Node *parsetree, TgPostCheck *post)
+tg_guard_rename(RenameStmt *rs)
 {
 	Oid			relid;
 
+	if (rs->renameType == OBJECT_COLUMN || rs->renameType == OBJECT_ATTRIBUTE)
+		tg_check_column_change(rs->relation,
+							   rs->renameType == OBJECT_ATTRIBUTE ? OBJECT_TYPE : OBJECT_TABLE,
+							   rs->subname, "rename the tenant column");
+	else if (rs->renameType == OBJECT_TRIGGER && rs->subname && !superuser() &&
+			 strncmp(rs->subname, "tenantguard_audit", 17) == 0)
+	{
+		relid = RangeVarGetRelid(rs->relation, NoLock, true);
+		if (OidIsValid(relid) && tg_is_audited(relid))
+			tg_refuse_audit("rename the audit triggers", relid);
+	}
+	else if (rs->renameType == OBJECT_POLICY && rs->subname &&
+			 strcmp(rs->subname, TG_POLICY_NAME) == 0)
+	{
+		relid = tg_protected_relid(rs->relation, NULL);
+		if (OidIsValid(relid))
+			tg_refuse("rename policy " TG_POLICY_NAME, relid);
+	}
+}
+
+/* CREATE TRIGGER: audit trigger names are reserved; then the trigger rules. */
+static void
+tg_guard_trigger_stmt(CreateTrigStmt *ct)
+{
+	if (ct->trigname && strncmp(ct->trigname, "tenantguard_audit", 17) == 0 && !superuser())
+	{
+		Oid			relid = RangeVarGetRelid(ct->relation, NoLock, true);
+
+		if (OidIsValid(relid) && tg_is_audited(relid))
+			tg_refuse_audit("create or replace the audit triggers", relid);
+	}
+	tg_guard_create_trigger(ct);
+}
+
+/* TRUNCATE ignores row level security: refused on protected tables (cascade and children too). */
+static void
+tg_guard_truncate(TruncateStmt *ts)
+{
+	List	   *rels = NIL;
+	ListCell   *lc;
+
+	foreach(lc, ts->relations)
+	{
+		RangeVar   *rv = (RangeVar *) lfirst(lc);
+		Oid			r = RangeVarGetRelid(rv, NoLock, true);
+
+		if (!OidIsValid(r))
+			continue;
+		if (rv->inh)
+			rels = list_concat_unique_oid(rels, find_all_inheritors(r, NoLock, NULL));
+		else
+			rels = list_append_unique_oid(rels, r);
+	}
+	if (ts->behavior == DROP_CASCADE)
+	{
+		List	   *more = rels;
+
+		while (more != NIL)
+		{
+			List	   *fks = heap_truncate_find_FKs(more);
+
+			more = list_difference_oid(fks, rels);
+			rels = list_concat_unique_oid(rels, more);
+		}
+	}
+	foreach(lc, rels)
+	{
+		Oid			r = lfirst_oid(lc);
+
+		if (tg_is_protected(r, NULL) &&
+			check_enable_rls(r, InvalidOid, true) == RLS_ENABLED)
+			tg_refuse("truncate (TRUNCATE ignores row level security)", r);
+	}
+}
+
+/* DROP TRIGGER of the audit triggers by anyone but a superuser. */
+static void
+tg_guard_drop_trigger(DropStmt *ds)
+{
+	ListCell   *lc;
+
+	if (superuser())
+		return;
+	foreach(lc, ds->objects)
+	{
+		List	   *names = (List *) lfirst(lc);
+		Oid			r;
+
+		if (list_length(names) < 2 ||
+			strncmp(strVal(llast(names)), "tenantguard_audit", 17) != 0)
+			continue;
+		r = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																  list_length(names) - 1)),
+							 NoLock, true);
+		if (OidIsValid(r) && tg_is_audited(r))
+			tg_refuse_audit("drop the audit triggers", r);
+	}
+}
+
+/* ALTER POLICY: never the isolation policy; a restrictive one is checked once altered. */
+static void
+tg_guard_alter_policy(AlterPolicyStmt *ps, TgPostCheck *post)
+{
+	Oid			relid = tg_protected_relid(ps->table, NULL);
+
+	if (!OidIsValid(relid))
+		return;
+	if (strcmp(ps->policy_name, TG_POLICY_NAME) == 0)
+		tg_refuse("alter policy " TG_POLICY_NAME, relid);
+	post->policy_rel = relid;
+	post->policy_name = ps->policy_name;
+	post->policy_what = "alter policy";
+}
+
+/* CREATE POLICY: no permissive policy; a restrictive one is checked once created. */
+static void
+tg_guard_create_policy(CreatePolicyStmt *ps, TgPostCheck *post)
+{
+	Oid			relid = tg_protected_relid(ps->table, NULL);
+
+	if (!OidIsValid(relid))
+		return;
+	/* pg_restore re-creates the isolation policy of a registered table */
+	if (strcmp(ps->policy_name, TG_POLICY_NAME) == 0 && !tg_has_policy(relid, TG_POLICY_NAME))
+		return;
+	if (ps->permissive)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot add permissive policy \"%s\" to protected table \"%s\"",
+						ps->policy_name, get_rel_name(relid)),
+				 errdetail("Permissive policies are combined with OR and would widen tenant isolation."),
+				 errhint("Create it AS RESTRICTIVE: restrictive policies narrow access within the tenant.")));
+	post->policy_rel = relid;
+	post->policy_name = ps->policy_name;
+	post->policy_what = "create policy";
+}
+
+/*
+ * The DDL guard before a statement runs: returns without error when the
+ * statement is allowed, and fills post with what to check once it has run.
+ */
+static void
+tg_guard_before(Node *parsetree, TgPostCheck *post)
+{
 	if (!tg_ddl_guard || tg_bypass > 0 || !tg_extension_present())
 		return;
 
@@ -932,42 +965,11 @@ tg_guard_utility(Node *parsetree, TgPostCheck *post)
 			tg_guard_alter_table((AlterTableStmt *) parsetree);
 			break;
 		case T_RenameStmt:
-			{
-				RenameStmt *rs = (RenameStmt *) parsetree;
-
-				if (rs->renameType == OBJECT_COLUMN || rs->renameType == OBJECT_ATTRIBUTE)
-					tg_check_column_change(rs->relation,
-										   rs->renameType == OBJECT_ATTRIBUTE ? OBJECT_TYPE : OBJECT_TABLE,
-										   rs->subname, "rename the tenant column");
-				else if (rs->renameType == OBJECT_TRIGGER && rs->subname && !superuser() &&
-						 strncmp(rs->subname, "tenantguard_audit", 17) == 0)
-				{
-					relid = RangeVarGetRelid(rs->relation, NoLock, true);
-					if (OidIsValid(relid) && tg_is_audited(relid))
-						tg_refuse_audit("rename the audit triggers", relid);
-				}
-				else if (rs->renameType == OBJECT_POLICY && rs->subname &&
-						 strcmp(rs->subname, TG_POLICY_NAME) == 0)
-				{
-					relid = tg_protected_relid(rs->relation, NULL);
-					if (OidIsValid(relid))
-						tg_refuse("rename policy " TG_POLICY_NAME, relid);
-				}
-				break;
-			}
+			tg_guard_rename((RenameStmt *) parsetree);
+			break;
 		case T_CreateTrigStmt:
-			{
-				CreateTrigStmt *ct = (CreateTrigStmt *) parsetree;
-
-				if (ct->trigname && strncmp(ct->trigname, "tenantguard_audit", 17) == 0 && !superuser())
-				{
-					relid = RangeVarGetRelid(ct->relation, NoLock, true);
-					if (OidIsValid(relid) && tg_is_audited(relid))
-						tg_refuse_audit("create or replace the audit triggers", relid);
-				}
-				tg_guard_create_trigger(ct);
-				break;
-			}
+			tg_guard_trigger_stmt((CreateTrigStmt *) parsetree);
+			break;
 		case T_RuleStmt:
 			tg_guard_create_rule((RuleStmt *) parsetree);
 			break;
@@ -975,135 +977,34 @@ tg_guard_utility(Node *parsetree, TgPostCheck *post)
 			tg_guard_lock((LockStmt *) parsetree);
 			break;
 		case T_TruncateStmt:
-			{
-				TruncateStmt *ts = (TruncateStmt *) parsetree;
-				List	   *rels = NIL;
-				ListCell   *lc;
-
-				foreach(lc, ts->relations)
-				{
-					RangeVar   *rv = (RangeVar *) lfirst(lc);
-					Oid			r = RangeVarGetRelid(rv, NoLock, true);
-
-					if (!OidIsValid(r))
-						continue;
-					if (rv->inh)
-						rels = list_concat_unique_oid(rels, find_all_inheritors(r, NoLock, NULL));
-					else
-						rels = list_append_unique_oid(rels, r);
-				}
-				if (ts->behavior == DROP_CASCADE)
-				{
-					List	   *more = rels;
-
-					while (more != NIL)
-					{
-						List	   *fks = heap_truncate_find_FKs(more);
-
-						more = list_difference_oid(fks, rels);
-						rels = list_concat_unique_oid(rels, more);
-					}
-				}
-				foreach(lc, rels)
-				{
-					Oid			r = lfirst_oid(lc);
-
-					if (tg_is_protected(r, NULL) &&
-						check_enable_rls(r, InvalidOid, true) == RLS_ENABLED)
-						tg_refuse("truncate (TRUNCATE ignores row level security)", r);
-				}
-				break;
-			}
+			tg_guard_truncate((TruncateStmt *) parsetree);
+			break;
 		case T_DropStmt:
 			if (((DropStmt *) parsetree)->removeType == OBJECT_POLICY)
 				tg_guard_drop_policy((DropStmt *) parsetree);
-			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER && !superuser())
-			{
-				ListCell   *lc;
-
-				foreach(lc, ((DropStmt *) parsetree)->objects)
-				{
-					List	   *names = (List *) lfirst(lc);
-					Oid			r;
-
-					if (list_length(names) < 2 ||
-						strncmp(strVal(llast(names)), "tenantguard_audit", 17) != 0)
-						continue;
-					r = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
-																			  list_length(names) - 1)),
-										 NoLock, true);
-					if (OidIsValid(r) && tg_is_audited(r))
-						tg_refuse_audit("drop the audit triggers", r);
-				}
-			}
+			else if (((DropStmt *) parsetree)->removeType == OBJECT_TRIGGER)
+				tg_guard_drop_trigger((DropStmt *) parsetree);
 			break;
 		case T_AlterPolicyStmt:
-			{
-				AlterPolicyStmt *ps = (AlterPolicyStmt *) parsetree;
-
-				relid = tg_protected_relid(ps->table, NULL);
-				if (OidIsValid(relid) && strcmp(ps->policy_name, TG_POLICY_NAME) == 0)
-					tg_refuse("alter policy " TG_POLICY_NAME, relid);
-				if (OidIsValid(relid))
-				{
-					post->policy_rel = relid;
-					post->policy_name = ps->policy_name;
-					post->policy_what = "alter policy";
-				}
-				break;
-			}
+			tg_guard_alter_policy((AlterPolicyStmt *) parsetree, post);
+			break;
 		case T_CreatePolicyStmt:
-			{
-				CreatePolicyStmt *ps = (CreatePolicyStmt *) parsetree;
-
-				relid = tg_protected_relid(ps->table, NULL);
-				/* pg_restore re-creates the isolation policy of a registered table */
-				if (OidIsValid(relid) && strcmp(ps->policy_name, TG_POLICY_NAME) == 0 &&
-					!tg_has_policy(relid, TG_POLICY_NAME))
-					break;
-				if (OidIsValid(relid) && ps->permissive)
-					ereport(ERROR,
-							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-							 errmsg("cannot add permissive policy \"%s\" to protected table \"%s\"",
-									ps->policy_name, get_rel_name(relid)),
-							 errdetail("Permissive policies are combined with OR and would widen tenant isolation."),
-							 errhint("Create it AS RESTRICTIVE: restrictive policies narrow access within the tenant.")));
-				if (OidIsValid(relid))
-				{
-					post->policy_rel = relid;
-					post->policy_name = ps->policy_name;
-					post->policy_what = "create policy";
-				}
-				break;
-			}
+			tg_guard_create_policy((CreatePolicyStmt *) parsetree, post);
+			break;
 		default:
 			break;
 	}
 }
 
-/* RESET of a read-only mirror resets the context it mirrors. */
-static void
-tg_utility_reset_mirror(Node *parsetree)
-{
-	VariableSetStmt *vs;
-
-	if (!IsA(parsetree, VariableSetStmt))
-		return;
-	vs = (VariableSetStmt *) parsetree;
-	if ((vs->kind != VAR_RESET && vs->kind != VAR_SET_DEFAULT) || vs->name == NULL)
-		return;
-	if (strcmp(vs->name, "tenantguard.tenant") == 0 ||
-		strcmp(vs->name, "tenantguard.principal") == 0)
-		(void) set_config_option("tenantguard.context", NULL,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SET, true, 0, false);
-}
-
-static void
-tg_process_utility(PlannedStmt *pstmt, const char *queryString,
-				   bool readOnlyTree, ProcessUtilityContext context,
-				   ParamListInfo params, QueryEnvironment *queryEnv,
-				   DestReceiver *dest, QueryCompletion *qc)
+/*
+ * The DDL guard around one utility statement (the ProcessUtility hook,
+ * installed by hooks.c): checks before, runs it through next, checks after.
+ */
+void
+tg_guard_utility(PlannedStmt *pstmt, const char *queryString,
+				 bool readOnlyTree, ProcessUtilityContext context,
+				 ParamListInfo params, QueryEnvironment *queryEnv,
+				 DestReceiver *dest, QueryCompletion *qc, TgUtilityNext next)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	TgPostCheck post;
@@ -1111,19 +1012,13 @@ tg_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	memset(&post, 0, sizeof(post));
 	if (IsTransactionState())
-		tg_guard_utility(parsetree, &post);
-	tg_utility_reset_mirror(parsetree);
+		tg_guard_before(parsetree, &post);
 
 	if (creating)
 		tg_create_depth++;
 	PG_TRY();
 	{
-		if (prev_utility)
-			prev_utility(pstmt, queryString, readOnlyTree, context, params,
-						 queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{
@@ -1152,13 +1047,19 @@ tg_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		tg_bypass = 0;
 }
 
+
+/* The DDL guard's setting, and the callbacks that end a bypass. */
 void
-tg_guard_init(void)
+tg_guard_ddl_init(void)
 {
-	prev_check_perms = ExecutorCheckPerms_hook;
-	ExecutorCheckPerms_hook = tg_check_perms;
-	prev_utility = ProcessUtility_hook;
-	ProcessUtility_hook = tg_process_utility;
+	DefineCustomBoolVariable("tenantguard.ddl_guard",
+							 "Refuse DDL that would weaken the isolation of protected tables.",
+							 "Superuser-only emergency switch; leave on.",
+							 &tg_ddl_guard,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 	RegisterXactCallback(tg_xact_callback, NULL);
 	RegisterSubXactCallback(tg_subxact_callback, NULL);
 }

@@ -1,0 +1,44 @@
+/*
+ * context.h — the tenant context (layer 4): the setting that carries it,
+ * the effective context of the current statement, entering a tenant, and
+ * the actor that audit events name.
+ */
+#ifndef TG_CONTEXT_H
+#define TG_CONTEXT_H
+
+#include "postgres.h"
+#include "nodes/nodes.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "core/context_value.h"
+#include "audit_event.h"
+
+/* The context in force for the current statement. */
+typedef struct TgEffectiveContext
+{
+	bool		has;
+	pg_uuid_t	tenant;
+	TgScope		scope;
+	TimestampTz expires;		/* 0 = none */
+	char		role[TG_CTX_ROLE_MAX + 1];
+	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
+} TgEffectiveContext;
+
+/* The one hint that says how to enter a tenant. */
+extern const char *const tg_enter_hint;
+
+extern void tg_context_init(void);
+extern const TgEffectiveContext *tg_effective_context(void);
+extern void tg_context_enter_nested(const pg_uuid_t *tenant);
+/* From the utility hook: RESET of a mirror setting clears the context. */
+extern void tg_context_utility(Node *parsetree);
+
+/*
+ * Who is acting now, for an audit event: the context's tenant and
+ * principal, the session user and client address. Points to storage that
+ * the next call overwrites; tg_event_init() copies it.
+ */
+extern const TgActor *tg_actor_current(void);
+
+#endif

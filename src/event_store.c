@@ -1,0 +1,426 @@
+/*
+ * event_store.c — writing audit events: a complete event (audit_event.h) is
+ * hashed and written with a direct heap insert into tenantguard_audit.events
+ * (no SPI, no trigger on the events table), in the current transaction, or
+ * through the queue when the transaction is read-only. The one API every
+ * subsystem uses to build events: tg_event_init(), tg_audit_record(),
+ * tg_audit_deny(); and the canonical hash of a stored event, which sealing
+ * and verification recompute.
+ *
+ * No lock is taken beyond the row insert, so concurrent writers never wait
+ * on each other.
+ *
+ * Layer 3: uses the queue (layer 2) and core/ledger.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "commands/sequence.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+#include "utils/inet.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+#include "utils/xid8.h"
+
+#include "core/ledger.h"
+#include "core/uuid_text.h"
+#include "audit_queue.h"
+#include "catalog.h"
+#include "event_store.h"
+#include "tenantguard.h"
+
+static const char *const ev_colnames[EV_NCOLS] = {
+	"id", "occurred_at", "tenant_id", "category", "action", "principal",
+	"db_user", "object", "decision", "reason", "details", "old_row", "new_row",
+	"txid", "client_addr", "application_name", "event_hash"
+};
+
+/* The hashed fields are every column but event_hash. */
+#define EV_NHASHED EV_EVENT_HASH
+
+/* Look up (and check the shape of) tenantguard_audit.events. */
+static Oid
+tg_events_relid(Oid *seqid)
+{
+	Oid			nsp = get_namespace_oid(TG_AUDIT_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("events", nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"tenantguard\" is not installed in this database")));
+	if (seqid)
+		*seqid = get_relname_relid("events_id_seq", nsp);
+	return relid;
+}
+
+static void
+tg_events_check_shape(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	if (desc->natts != EV_NCOLS)
+		elog(ERROR, "tenantguard_audit.events has an unexpected shape");
+	for (i = 0; i < EV_NCOLS; i++)
+		if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), ev_colnames[i]) != 0)
+			elog(ERROR, "tenantguard_audit.events has an unexpected column \"%s\"",
+				 NameStr(TupleDescAttr(desc, i)->attname));
+}
+
+/*
+ * The canonical bytes of each hashed field (see core/ledger.h): integers and
+ * timestamps in decimal (occurred_at as Unix microseconds), uuid and inet in
+ * their text forms, jsonb in its normalized text form, text as is.
+ */
+static void
+tg_event_fields(Datum *values, bool *nulls, tg_hash_field *fields)
+{
+	int			i;
+
+	for (i = 0; i < EV_NHASHED; i++)
+	{
+		char	   *s = NULL;
+
+		fields[i].isnull = nulls[i];
+		fields[i].data = NULL;
+		fields[i].len = 0;
+		if (nulls[i])
+			continue;
+		switch (i)
+		{
+			case EV_ID:
+				s = psprintf(INT64_FORMAT, DatumGetInt64(values[i]));
+				break;
+			case EV_OCCURRED_AT:
+				s = psprintf(INT64_FORMAT, (int64) DatumGetTimestampTz(values[i]) +
+							 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+				break;
+			case EV_TENANT_ID:
+				s = palloc(TG_UUID_TEXT_LEN + 1);
+				tg_uuid_format(DatumGetUUIDP(values[i])->data, s);
+				break;
+			case EV_DB_USER:
+				s = pstrdup(NameStr(*DatumGetName(values[i])));
+				break;
+			case EV_DETAILS:
+			case EV_OLD_ROW:
+			case EV_NEW_ROW:
+				{
+					Jsonb	   *jb = DatumGetJsonbP(values[i]);
+
+					s = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+					break;
+				}
+			case EV_TXID:
+				s = psprintf(UINT64_FORMAT, DatumGetUInt64(values[i]));
+				break;
+			case EV_CLIENT_ADDR:
+				s = DatumGetCString(DirectFunctionCall1(inet_out, values[i]));
+				break;
+			default:
+				{
+					text	   *t = DatumGetTextPP(values[i]);
+
+					fields[i].data = (const uint8_t *) VARDATA_ANY(t);
+					fields[i].len = VARSIZE_ANY_EXHDR(t);
+					continue;
+				}
+		}
+		fields[i].data = (const uint8_t *) s;
+		fields[i].len = strlen(s);
+	}
+}
+
+static void
+tg_event_hash_of(Datum *values, bool *nulls, uint8_t out[TG_HASH_LEN])
+{
+	tg_hash_field fields[EV_NHASHED];
+
+	tg_event_fields(values, nulls, fields);
+	if (!tg_event_hash(fields, EV_NHASHED, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute an audit event hash"),
+				 errdetail("OpenSSL's SHA-256 is not available.")));
+}
+
+static Datum
+tg_text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/* This connection's client address (NULL for Unix sockets and workers). */
+static Datum
+tg_client_addr(bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	Datum		d;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	d = inet_client_addr(fcinfo);
+	*isnull = fcinfo->isnull;
+	return d;
+}
+
+static Datum
+tg_jsonb_from_cstring(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+/* The empty jsonb object, built once per backend. */
+static Datum
+tg_empty_object(void)
+{
+	static Jsonb *empty = NULL;
+
+	if (empty == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		empty = DatumGetJsonbP(tg_jsonb_from_cstring("{}"));
+		MemoryContextSwitchTo(old);
+	}
+	return JsonbPGetDatum(empty);
+}
+
+/* The inet value of an address text; this session's is parsed once. */
+static Datum
+tg_inet_of(const char *text)
+{
+	static char cached_text[64];
+	static inet *cached = NULL;
+
+	if (cached != NULL && strcmp(text, cached_text) == 0)
+		return InetPGetDatum(cached);
+	{
+		Datum		d = DirectFunctionCall1(inet_in, CStringGetDatum(text));
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		inet	   *copy = DatumGetInetPP(datumCopy(d, false, -1));
+
+		MemoryContextSwitchTo(old);
+		if (cached)
+			pfree(cached);
+		cached = copy;
+		strlcpy(cached_text, text, sizeof(cached_text));
+		return d;
+	}
+}
+
+/*
+ * Record a complete event in the current transaction. In a read-only
+ * transaction the event goes through the ledger worker instead (53400 when
+ * the queue has no room for it: the action cannot be audited); on a
+ * standby, which cannot store it, it goes to the server log. Returns true
+ * when the event was written in the current transaction.
+ */
+bool
+tg_audit_record(const TgAuditEvent *ev)
+{
+	Oid			seqid;
+	Oid			relid;
+	Relation	rel;
+	Datum		values[EV_NCOLS];
+	bool		nulls[EV_NCOLS];
+	uint8_t		hash[TG_HASH_LEN];
+	HeapTuple	tup;
+	CatalogIndexState ind;
+	const char *appname;
+
+	/* the extension script's own actions are not events: a restore brings its history */
+	if (creating_extension)
+		return false;
+	if (RecoveryInProgress())
+	{
+		ereport(LOG,
+				(errmsg("tenantguard audit event on a standby (not stored): category=%s action=%s object=%s decision=%s",
+						ev->category, ev->action, ev->object ? ev->object : "",
+						ev->decision ? ev->decision : "")));
+		return false;
+	}
+	if (XactReadOnly)
+	{
+		if (!tg_audit_enqueue(ev))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("audit queue is full; the %s action is refused because it cannot be audited", ev->action),
+					 errhint("Retry in a read-write transaction, where events are written directly.")));
+		return false;
+	}
+	relid = tg_events_relid(&seqid);
+	memset(nulls, 0, sizeof(nulls));
+	rel = table_open(relid, RowExclusiveLock);
+	tg_events_check_shape(rel);
+
+	values[EV_ID] = Int64GetDatum(nextval_internal(seqid, false));
+	values[EV_OCCURRED_AT] = TimestampTzGetDatum(ev->occurred_at ? ev->occurred_at : GetCurrentTimestamp());
+	if (ev->actor.has_tenant)
+	{
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		*u = ev->actor.tenant;
+		values[EV_TENANT_ID] = UUIDPGetDatum(u);
+	}
+	else
+		nulls[EV_TENANT_ID] = true;
+	values[EV_CATEGORY] = CStringGetTextDatum(ev->category);
+	values[EV_ACTION] = CStringGetTextDatum(ev->action);
+	values[EV_PRINCIPAL] = tg_text_or_null(ev->actor.principal[0] ? ev->actor.principal : NULL,
+										   &nulls[EV_PRINCIPAL]);
+	if (ev->actor.db_user[0])
+	{
+		Name		n = palloc0(NAMEDATALEN);
+
+		namestrcpy(n, ev->actor.db_user);
+		values[EV_DB_USER] = NameGetDatum(n);
+	}
+	else
+		nulls[EV_DB_USER] = true;
+	values[EV_OBJECT] = tg_text_or_null(ev->object, &nulls[EV_OBJECT]);
+	values[EV_DECISION] = tg_text_or_null(ev->decision, &nulls[EV_DECISION]);
+	values[EV_REASON] = tg_text_or_null(ev->reason, &nulls[EV_REASON]);
+	values[EV_DETAILS] = ev->details_json ? tg_jsonb_from_cstring(ev->details_json)
+		: tg_empty_object();
+	values[EV_OLD_ROW] = ev->old_row;
+	nulls[EV_OLD_ROW] = ev->old_row == (Datum) 0;
+	values[EV_NEW_ROW] = ev->new_row;
+	nulls[EV_NEW_ROW] = ev->new_row == (Datum) 0;
+	values[EV_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	if (ev->actor.client_addr[0])
+		values[EV_CLIENT_ADDR] = tg_inet_of(ev->actor.client_addr);
+	else
+		nulls[EV_CLIENT_ADDR] = true;
+	appname = ev->application_name ? ev->application_name : application_name;
+	values[EV_APPLICATION_NAME] = tg_text_or_null((appname && appname[0]) ? appname : NULL,
+												  &nulls[EV_APPLICATION_NAME]);
+
+	tg_event_hash_of(values, nulls, hash);
+	values[EV_EVENT_HASH] = PointerGetDatum(tg_bytea(hash, TG_HASH_LEN));
+
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	ind = CatalogOpenIndexes(rel);
+	CatalogTupleInsertWithInfo(rel, tup, ind);
+	CatalogCloseIndexes(ind);
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+	return true;
+}
+
+
+/*
+ * The session user and client address of this connection (in a
+ * transaction). Both are looked up once per session user: the address never
+ * changes, the session user only with SET SESSION AUTHORIZATION.
+ */
+static Oid	tg_cached_session_user = InvalidOid;
+
+/* A role was renamed or dropped: look the session user's name up again. */
+static void
+tg_roles_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	tg_cached_session_user = InvalidOid;
+}
+
+void
+tg_actor_session(TgActor *actor)
+{
+	static bool registered = false;
+	static char cached_name[NAMEDATALEN];
+	static char cached_addr[64];
+
+	memset(actor, 0, sizeof(*actor));
+	if (!IsTransactionState())
+		return;
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, tg_roles_changed, (Datum) 0);
+		registered = true;
+	}
+	if (tg_cached_session_user != GetSessionUserId())
+	{
+		char	   *who = GetUserNameFromId(GetSessionUserId(), true);
+		bool		isnull;
+		Datum		addr = tg_client_addr(&isnull);
+
+		cached_name[0] = '\0';
+		cached_addr[0] = '\0';
+		if (who)
+			strlcpy(cached_name, who, sizeof(cached_name));
+		if (!isnull)
+			strlcpy(cached_addr, DatumGetCString(DirectFunctionCall1(inet_out, addr)),
+					sizeof(cached_addr));
+		tg_cached_session_user = who ? GetSessionUserId() : InvalidOid;
+	}
+	strlcpy(actor->db_user, cached_name, sizeof(actor->db_user));
+	strlcpy(actor->client_addr, cached_addr, sizeof(actor->client_addr));
+}
+
+
+/* Start an event of actor (NULL: nobody) with decision allow. */
+void
+tg_event_init(TgAuditEvent *ev, const TgActor *actor, const char *category, const char *action)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (actor)
+		ev->actor = *actor;
+	ev->category = category;
+	ev->action = action;
+	ev->decision = "allow";
+}
+
+/*
+ * Record a refusal: it goes through the queue, so it survives the rollback
+ * of the caller's transaction that the refusal's error causes.
+ */
+void
+tg_audit_deny(const TgActor *actor, const char *category, const char *action,
+			  const char *object, const char *reason)
+{
+	TgAuditEvent ev;
+
+	tg_event_init(&ev, actor, category, action);
+	ev.decision = "deny";
+	ev.object = object;
+	ev.reason = reason;
+	(void) tg_audit_enqueue(&ev);
+}
+
+/* Recompute the hash of an event row read with SPI (columns in table order). */
+bool
+tg_event_row_ok(HeapTuple tup, TupleDesc desc, uint8_t hash[TG_HASH_LEN], int64 *id)
+{
+	Datum		values[EV_NCOLS];
+	bool		nulls[EV_NCOLS];
+	int			i;
+
+	for (i = 0; i < EV_NCOLS; i++)
+		values[i] = heap_getattr(tup, i + 1, desc, &nulls[i]);
+	*id = nulls[EV_ID] ? 0 : DatumGetInt64(values[EV_ID]);
+	tg_event_hash_of(values, nulls, hash);
+	return !nulls[EV_EVENT_HASH] && tg_bytea_eq(values[EV_EVENT_HASH], hash, TG_HASH_LEN);
+}
+
+const char *const tg_events_columns =
+"id, occurred_at, tenant_id, category, action, principal, db_user, object, decision, "
+"reason, details, old_row, new_row, txid, client_addr, application_name, event_hash";
+

@@ -1,0 +1,163 @@
+/*
+ * guard_access.c — the fail-closed access check: a statement that reads or
+ * writes a protected table under row level security without a tenant
+ * context is refused (tenantguard.require_context), and protected tables are
+ * never reached through an unprotected inheritance or partition parent.
+ *
+ * Layer 6: uses the caches, the context and the event store.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+
+#include "cache.h"
+#include "context.h"
+#include "event_store.h"
+#include "guard_access.h"
+
+static bool tg_require_context = true;
+
+/* Which authorization decisions are recorded. */
+typedef enum TgAuditDecisions
+{
+	TG_AUDIT_DECISIONS_NONE,
+	TG_AUDIT_DECISIONS_DENY,
+	TG_AUDIT_DECISIONS_ALL
+} TgAuditDecisions;
+
+static int	tg_audit_decisions = TG_AUDIT_DECISIONS_DENY;
+
+static const struct config_enum_entry tg_audit_decision_options[] = {
+	{"none", TG_AUDIT_DECISIONS_NONE, false},
+	{"deny", TG_AUDIT_DECISIONS_DENY, false},
+	{"all", TG_AUDIT_DECISIONS_ALL, false},
+	{NULL, 0, false}
+};
+
+/*
+ * Reading an unprotected parent also reads its children, with the parent's
+ * policies only: a protected child must not be reached that way. Writing to
+ * an unprotected partitioned table routes rows into its partitions, checked
+ * against the parent's policies only (no WITH CHECK of the partition): a
+ * protected partition must not be written that way either.
+ */
+static void
+tg_check_unprotected_parent(RangeTblEntry *rte, bool write)
+{
+	List	   *kids;
+	ListCell   *lc;
+	Oid			user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+
+	if (!has_subclass(rte->relid))
+		return;
+	kids = find_all_inheritors(rte->relid, NoLock, NULL);
+	foreach(lc, kids)
+	{
+		Oid			kid = lfirst_oid(lc);
+
+		if (kid == rte->relid || !tg_is_protected(kid, NULL) ||
+			check_enable_rls(kid, user, true) != RLS_ENABLED)
+			continue;
+		if (write)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("protected table \"%s\" cannot be written through unprotected parent \"%s\"",
+							get_rel_name(kid), get_rel_name(rte->relid)),
+					 errdetail("Rows written through a partitioned table are checked only against the parent's row level security."),
+					 errhint("Protect the parent too: tenantguard.protect('%s').",
+							 get_rel_name(rte->relid))));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("protected table \"%s\" cannot be read through unprotected parent \"%s\"",
+						get_rel_name(kid), get_rel_name(rte->relid)),
+				 errdetail("A query on a parent applies only the parent's row level security."),
+				 errhint("Protect the parent too: tenantguard.protect('%s').",
+						 get_rel_name(rte->relid))));
+	}
+}
+
+/*
+ * Fail closed: a protected relation under RLS needs a tenant context (the
+ * ExecutorCheckPerms hook, installed by hooks.c).
+ */
+bool
+tg_guard_check_perms(List *rangeTable, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	if (!tg_extension_present())
+		return true;
+
+	foreach(lc, rangeTable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		Oid			user;
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		/* a leak, not a missing context: checked whatever require_context says */
+		if (rte->relkind == RELKIND_PARTITIONED_TABLE &&
+			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE)) != 0 &&
+			!tg_is_protected(rte->relid, NULL))
+			tg_check_unprotected_parent(rte, true);
+		if (rte->inh && !tg_is_protected(rte->relid, NULL))
+		{
+			tg_check_unprotected_parent(rte, false);
+			continue;
+		}
+		if (!tg_require_context || !tg_is_protected(rte->relid, NULL))
+			continue;
+		if (tg_effective_context() != NULL)
+			continue;			/* later entries may still be unprotected parents */
+		user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+		if (check_enable_rls(rte->relid, user, true) != RLS_ENABLED)
+			continue;
+		if (!ereport_on_violation)
+			return false;
+		if (tg_audit_decisions != TG_AUDIT_DECISIONS_NONE)
+			tg_audit_deny(tg_actor_current(), "policy", "access",
+						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+													 get_rel_name(rte->relid)),
+						  "no tenant context is set");
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no tenant context is set"),
+				 errdetail("Table \"%s\" is protected by tenantguard.",
+						   get_rel_name(rte->relid)),
+				 errhint("%s", tg_enter_hint)));
+	}
+	return true;
+}
+
+
+/* The access check's settings. */
+void
+tg_guard_access_init(void)
+{
+	DefineCustomBoolVariable("tenantguard.require_context",
+							 "Raise an error when a protected table is touched without a tenant context.",
+							 "When off, such statements see no rows and cannot write, without an error.",
+							 &tg_require_context,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("tenantguard.audit_decisions",
+							 "Which authorization decisions are written to the audit log.",
+							 "deny records refusals, all records every decision, none records none.",
+							 &tg_audit_decisions,
+							 TG_AUDIT_DECISIONS_DENY,
+							 tg_audit_decision_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}

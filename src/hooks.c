@@ -1,0 +1,90 @@
+/*
+ * hooks.c — installs and chains every PostgreSQL hook tenantguard uses, and
+ * hands each to the module that owns the behaviour: the access check
+ * (ExecutorCheckPerms), the DDL guard and the context's mirror settings
+ * (ProcessUtility), the audit queue's shared memory (shmem_request,
+ * shmem_startup).
+ *
+ * Layer 8: calls the modules below; nothing calls it but _PG_init.
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+
+#include "audit_queue.h"
+#include "context.h"
+#include "guard_access.h"
+#include "guard_ddl.h"
+#include "hooks.h"
+
+static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
+static ProcessUtility_hook_type prev_utility = NULL;
+static shmem_request_hook_type prev_shmem_request = NULL;
+static shmem_startup_hook_type prev_shmem_startup = NULL;
+
+static bool
+tg_hook_check_perms(List *rangeTable, bool ereport_on_violation)
+{
+	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
+		return false;
+	return tg_guard_check_perms(rangeTable, ereport_on_violation);
+}
+
+/* The previous ProcessUtility hook, or PostgreSQL's own. */
+static void
+tg_next_utility(PlannedStmt *pstmt, const char *queryString,
+				bool readOnlyTree, ProcessUtilityContext context,
+				ParamListInfo params, QueryEnvironment *queryEnv,
+				DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_utility)
+		prev_utility(pstmt, queryString, readOnlyTree, context, params,
+					 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+static void
+tg_hook_utility(PlannedStmt *pstmt, const char *queryString,
+				bool readOnlyTree, ProcessUtilityContext context,
+				ParamListInfo params, QueryEnvironment *queryEnv,
+				DestReceiver *dest, QueryCompletion *qc)
+{
+	tg_context_utility(pstmt->utilityStmt);
+	tg_guard_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+					 dest, qc, tg_next_utility);
+}
+
+static void
+tg_hook_shmem_request(void)
+{
+	if (prev_shmem_request)
+		prev_shmem_request();
+	tg_audit_queue_shmem_request();
+}
+
+static void
+tg_hook_shmem_startup(void)
+{
+	if (prev_shmem_startup)
+		prev_shmem_startup();
+	tg_audit_queue_shmem_startup();
+}
+
+/* Install every hook (from _PG_init, after the modules' own init). */
+void
+tg_hooks_install(void)
+{
+	prev_check_perms = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = tg_hook_check_perms;
+	prev_utility = ProcessUtility_hook;
+	ProcessUtility_hook = tg_hook_utility;
+	prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = tg_hook_shmem_request;
+	prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = tg_hook_shmem_startup;
+}

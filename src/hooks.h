@@ -1,0 +1,9 @@
+/*
+ * hooks.h — installing PostgreSQL's hooks (layer 8).
+ */
+#ifndef TG_HOOKS_H
+#define TG_HOOKS_H
+
+extern void tg_hooks_install(void);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * seal.c — sealing and revealing secrets: seal() encrypts for the current
+ * tenant under the newest data key, reveal() opens only in the tenant that
+ * sealed (one place decides: tg_authorize_reveal), and every reveal is
+ * audited (never with the value); blind indexes for equality lookups.
+ *
+ * Layer 6: uses the keyring, the secret type, the reveal tally, the context
+ * and the event store.
+ */
+#include "postgres.h"
+
+#include <sodium.h>
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/uuid.h"
+
+#include "core/envelope.h"
+#include "core/keys.h"
+#include "catalog.h"
+#include "context.h"
+#include "event_store.h"
+#include "keyring.h"
+#include "reveal_tally.h"
+#include "seal.h"
+#include "secret_type.h"
+
+/* The current tenant; 42501 without a context. */
+static const pg_uuid_t *
+tg_require_tenant(void)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+
+	if (c == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("no tenant context is set"),
+				 errhint("Secrets are sealed and revealed inside a tenant: enter one first, "
+						 "for example with tenantguard.set_tenant().")));
+	return &c->tenant;
+}
+
+/* Seal bytes for a tenant under data key version; a new secret datum. */
+bytea *
+tg_seal_bytes(const uint8_t tenant[16], int32 version, uint8_t flags,
+			  const uint8_t *pt, size_t ptlen)
+{
+	uint8_t		tk[TG_KEY_LEN];
+	bytea	   *result;
+	bool		ok;
+
+	if (ptlen > TG_ENV_MAX_PLAINTEXT)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret is too large"),
+				 errdetail("At most %zu bytes can be sealed.", TG_ENV_MAX_PLAINTEXT)));
+	result = (bytea *) palloc(VARHDRSZ + ptlen + TG_ENV_OVERHEAD);
+	SET_VARSIZE(result, VARHDRSZ + ptlen + TG_ENV_OVERHEAD);
+	tg_derive_tenant_key(tg_data_key(version), tenant, tk);
+	ok = tg_env_seal(tk, (uint32_t) version, tenant, flags, pt, ptlen,
+					 (uint8_t *) VARDATA(result));
+	sodium_memzero(tk, sizeof(tk));
+	if (!ok)
+		elog(ERROR, "could not seal a secret");
+	return result;
+}
+
+/*
+ * Open a secret datum into a palloc'ed buffer (len in *ptlen). No tenant
+ * check here: callers decide whose secret may be opened.
+ */
+uint8_t *
+tg_open_bytes(bytea *s, tg_env_header *h, size_t *ptlen)
+{
+	const uint8_t *buf = (const uint8_t *) VARDATA_ANY(s);
+	size_t		len = VARSIZE_ANY_EXHDR(s);
+	uint8_t		tk[TG_KEY_LEN];
+	uint8_t    *pt;
+	tg_env_result r;
+
+	tg_secret_check(buf, len, h);
+	tg_derive_tenant_key(tg_data_key((int32) h->key_version), h->tenant, tk);
+	pt = palloc(h->plaintext_len + 1);
+	r = tg_env_open(tk, buf, len, pt, ptlen);
+	sodium_memzero(tk, sizeof(tk));
+	if (r != TG_ENV_OK)
+	{
+		tg_audit_deny(tg_actor_current(), "secret", "open", NULL, "secret failed authentication");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("secret failed authentication"),
+				 errdetail("The ciphertext was altered, or it was copied from another tenant's row.")));
+	}
+	pt[*ptlen] = '\0';
+	return pt;
+}
+
+/* Every reveal is audited (never with the value). */
+static void
+tg_audit_reveal(const tg_env_header *h, const char *as)
+{
+	TgAuditEvent ev;
+	char		details[64];
+
+	snprintf(details, sizeof(details), "{\"key_version\": %u, \"as\": \"%s\"}",
+			 (unsigned) h->key_version, as);
+	tg_event_init(&ev, tg_actor_current(), "secret", "reveal");
+	ev.details_json = details;
+	if (tg_audit_record(&ev))
+		tg_tally_reveal(h->tenant);
+}
+
+/*
+ * May the current context reveal a secret sealed for tenant? This is the one
+ * place that decides: the tenant must match, and the permission system adds
+ * its secrets.read check here.
+ */
+static void
+tg_authorize_reveal(const uint8_t tenant[16])
+{
+	const pg_uuid_t *current = tg_require_tenant();
+
+	if (sodium_memcmp(current->data, tenant, UUID_LEN) != 0)
+	{
+		tg_audit_deny(tg_actor_current(), "secret", "reveal", NULL, "secret belongs to another tenant");
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("secret belongs to another tenant"),
+				 errhint("A secret can only be revealed in the tenant that sealed it.")));
+	}
+}
+
+static Datum
+tg_seal_common(const uint8_t *pt, size_t len, uint8_t flags)
+{
+	const pg_uuid_t *tenant = tg_require_tenant();
+	pg_uuid_t	t = *tenant;
+
+	PG_RETURN_BYTEA_P(tg_seal_bytes(t.data, tg_newest_data_version(), flags, pt, len));
+}
+
+PG_FUNCTION_INFO_V1(tg_seal_text);
+
+Datum
+tg_seal_text(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	return tg_seal_common((const uint8_t *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 0);
+}
+
+PG_FUNCTION_INFO_V1(tg_seal_bytea);
+
+Datum
+tg_seal_bytea(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+
+	return tg_seal_common((const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), TG_ENV_FLAG_BYTES);
+}
+
+PG_FUNCTION_INFO_V1(tg_reveal_text);
+
+Datum
+tg_reveal_text(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+	size_t		n = 0;
+	uint8_t    *pt;
+	text	   *result;
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	tg_authorize_reveal(h.tenant);
+	pt = tg_open_bytes(s, &h, &n);
+	if (!pg_verifymbstr((const char *) pt, (int) n, true))
+	{
+		sodium_memzero(pt, n);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("sealed value is not valid text in the database encoding"),
+				 errhint("Use tenantguard.reveal_bytea() for binary secrets.")));
+	}
+	result = cstring_to_text_with_len((const char *) pt, (int) n);
+	sodium_memzero(pt, n);
+	pfree(pt);
+	tg_audit_reveal(&h, "text");
+	PG_RETURN_TEXT_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_reveal_bytea);
+
+Datum
+tg_reveal_bytea(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	tg_env_header h;
+	size_t		n = 0;
+	uint8_t    *pt;
+	bytea	   *result;
+
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
+	tg_authorize_reveal(h.tenant);
+	pt = tg_open_bytes(s, &h, &n);
+	result = tg_bytea(pt, n);
+	sodium_memzero(pt, n);
+	pfree(pt);
+	tg_audit_reveal(&h, "bytea");
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(tg_blind_index_fn);
+
+/* blind_index(value, purpose): keyed per tenant and purpose, stable across rotation. */
+Datum
+tg_blind_index_fn(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	text	   *purpose = PG_GETARG_TEXT_PP(1);
+	const pg_uuid_t *tenant = tg_require_tenant();
+	pg_uuid_t	t = *tenant;
+	uint8_t		bi[TG_BLIND_INDEX_LEN];
+
+	tg_blind_index(tg_blind_index_key(), t.data,
+				   VARDATA_ANY(purpose), VARSIZE_ANY_EXHDR(purpose),
+				   (const uint8_t *) VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), bi);
+	PG_RETURN_BYTEA_P(tg_bytea(bi, TG_BLIND_INDEX_LEN));
+}
+
