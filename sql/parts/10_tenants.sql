@@ -38,12 +38,12 @@ DECLARE
 BEGIN
     IF slug IS NULL OR slug !~ '^[a-z0-9][a-z0-9-]{1,62}$' THEN
         RAISE EXCEPTION 'invalid tenant slug'
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Slug %L does not match ^[a-z0-9][a-z0-9-]{1,62}$.', slug),
                   HINT = 'Use 2 to 63 lower-case letters, digits and hyphens, starting with a letter or digit.';
     END IF;
     IF EXISTS (SELECT 1 FROM tenantguard.tenants t WHERE t.slug = create_tenant.slug) THEN
-        RAISE EXCEPTION 'tenant "%" already exists', slug USING ERRCODE = '23505';
+        RAISE EXCEPTION 'tenant "%" already exists', slug USING ERRCODE = 'unique_violation';
     END IF;
     INSERT INTO tenantguard.tenants (slug, name) VALUES (slug, name) RETURNING id INTO new_id;
     PERFORM tenantguard_audit._record('admin', 'tenant.create', slug, 'allow', NULL,
@@ -59,11 +59,11 @@ CREATE FUNCTION tenantguard._set_tenant_status(tenant uuid, new_status text) RET
     AS $$
 BEGIN
     IF tenant IS NULL THEN
-        RAISE EXCEPTION 'tenant must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'tenant must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     UPDATE tenantguard.tenants SET status = new_status WHERE id = tenant;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'tenant % does not exist', tenant USING ERRCODE = '42704';
+        RAISE EXCEPTION 'tenant % does not exist', tenant USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM tenantguard_audit._record('admin',
         CASE new_status WHEN 'active' THEN 'tenant.activate' ELSE 'tenant.suspend' END,
@@ -94,7 +94,7 @@ DECLARE
 BEGIN
     SELECT t.id INTO found_id FROM tenantguard.tenants t WHERE t.slug = tenant_id.slug;
     IF found_id IS NULL THEN
-        RAISE EXCEPTION 'tenant "%" does not exist', slug USING ERRCODE = '42704';
+        RAISE EXCEPTION 'tenant "%" does not exist', slug USING ERRCODE = 'undefined_object';
     END IF;
     RETURN found_id;
 END

@@ -68,20 +68,20 @@ DECLARE
     r record;
 BEGIN
     IF role IS NULL OR tenant IS NULL OR tenant_role IS NULL THEN
-        RAISE EXCEPTION 'role, tenant and tenant_role must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'role, tenant and tenant_role must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     SELECT rolsuper, rolbypassrls, rolname INTO r FROM pg_roles WHERE oid = role;
     IF r.rolsuper OR r.rolbypassrls THEN
         RAISE EXCEPTION 'cannot bind role "%"', r.rolname
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Superusers and BYPASSRLS roles bypass row-level security, so a binding would not isolate them.',
                   HINT = 'Bind an ordinary login role that is a member of tenantguard_app.';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM tenantguard.tenants t WHERE t.id = tenant) THEN
-        RAISE EXCEPTION 'tenant % does not exist', tenant USING ERRCODE = '42704';
+        RAISE EXCEPTION 'tenant % does not exist', tenant USING ERRCODE = 'undefined_object';
     END IF;
     IF tenant_role !~ '^[a-z0-9][a-z0-9_.-]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid tenant role name' USING ERRCODE = '22023',
+        RAISE EXCEPTION 'invalid tenant role name' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use lower-case letters, digits, "_", "." and "-".';
     END IF;
     INSERT INTO tenantguard.role_bindings (role, role_name, tenant_id, tenant_role)

@@ -85,10 +85,10 @@ BEGIN
     SELECT c.relkind, c.relname, c.relrowsecurity, c.relforcerowsecurity
       INTO cls FROM pg_class c WHERE c.oid = rel;
     IF cls.relkind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = '42809';
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
     END IF;
     IF check_owner AND NOT tenantguard._invoker_owns(rel) THEN
-        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
     END IF;
     SELECT a.attnum, a.atttypid, a.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS def
       INTO att
@@ -96,12 +96,12 @@ BEGIN
      WHERE a.attrelid = rel AND a.attname = tenant_column AND NOT a.attisdropped;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" of relation % does not exist', tenant_column, rel
-            USING ERRCODE = '42703',
+            USING ERRCODE = 'undefined_column',
                   HINT = 'Pass the tenant column: tenantguard.protect(rel, tenant_column => ''...'').';
     END IF;
     IF att.atttypid <> 'uuid'::regtype THEN
         RAISE EXCEPTION 'tenant column "%" of % must be of type uuid', tenant_column, rel
-            USING ERRCODE = '42804',
+            USING ERRCODE = 'datatype_mismatch',
                   DETAIL = format('It is of type %s.', format_type(att.atttypid, NULL));
     END IF;
 
@@ -109,7 +109,7 @@ BEGIN
     registered := FOUND;
     IF registered AND reg.tenant_column <> tenant_column THEN
         RAISE EXCEPTION '% is already protected on column "%"', rel, reg.tenant_column
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Call tenantguard.unprotect() first to change the tenant column.';
     END IF;
 
@@ -159,7 +159,7 @@ DECLARE
     bad record;
 BEGIN
     IF rel IS NULL OR tenant_column IS NULL OR create_index IS NULL THEN
-        RAISE EXCEPTION 'arguments of protect() must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'arguments of protect() must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM tenantguard._protect_one(rel, tenant_column, create_index,
         (SELECT i.inhparent::regclass FROM pg_inherits i
@@ -243,12 +243,12 @@ BEGIN
         RETURN;
     END IF;
     IF NOT tenantguard._invoker_owns(rel) THEN
-        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_inherits i JOIN tenantguard.protected_registry r ON r.rel = i.inhparent
                 WHERE i.inhrelid = unprotect.rel) THEN
         RAISE EXCEPTION '% is a partition of a protected table', rel
-            USING ERRCODE = '42501',
+            USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Unprotect the partitioned table instead; its partitions follow.';
     END IF;
 
@@ -312,14 +312,14 @@ DECLARE
     nsp oid;
 BEGIN
     IF schema IS NULL OR tenant_column IS NULL THEN
-        RAISE EXCEPTION 'arguments of protect_schema() must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'arguments of protect_schema() must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     SELECT oid INTO nsp FROM pg_namespace WHERE nspname = schema;
     IF nsp IS NULL THEN
-        RAISE EXCEPTION 'schema "%" does not exist', schema USING ERRCODE = '3F000';
+        RAISE EXCEPTION 'schema "%" does not exist', schema USING ERRCODE = 'invalid_schema_name';
     END IF;
     IF NOT tenantguard._invoker_owns_schema(schema) THEN
-        RAISE EXCEPTION 'must be owner of schema %', schema USING ERRCODE = '42501';
+        RAISE EXCEPTION 'must be owner of schema %', schema USING ERRCODE = 'insufficient_privilege';
     END IF;
     INSERT INTO tenantguard.protected_schemas (schema_name, tenant_column)
     VALUES (schema, tenant_column)

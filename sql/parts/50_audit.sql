@@ -147,20 +147,20 @@ DECLARE
     args text;
 BEGIN
     IF rel IS NULL OR exclude_columns IS NULL THEN
-        RAISE EXCEPTION 'arguments of audit_table() must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'arguments of audit_table() must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = '42809';
+        RAISE EXCEPTION '"%" is not a table', rel USING ERRCODE = 'wrong_object_type';
     END IF;
     IF NOT tenantguard._invoker_owns(rel) THEN
-        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
     END IF;
     SELECT x INTO bad FROM unnest(exclude_columns) x
      WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
                         WHERE a.attrelid = rel AND a.attname = x AND a.attnum > 0 AND NOT a.attisdropped)
      LIMIT 1;
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', bad, rel USING ERRCODE = '42703';
+        RAISE EXCEPTION 'column "%" of relation % does not exist', bad, rel USING ERRCODE = 'undefined_column';
     END IF;
     SELECT string_agg(quote_literal(x), ', ') INTO args FROM unnest(exclude_columns) x;
     PERFORM tenantguard._guard_bypass(true);
@@ -190,7 +190,7 @@ CREATE FUNCTION tenantguard.unaudit_table(rel regclass) RETURNS void
     AS $$
 BEGIN
     IF NOT tenantguard._invoker_owns(rel) THEN
-        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+        RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = 'insufficient_privilege';
     END IF;
     PERFORM tenantguard._guard_bypass(true);
     EXECUTE format('DROP TRIGGER IF EXISTS tenantguard_audit_row ON %s', rel);
@@ -261,17 +261,17 @@ DECLARE
     bhash bytea;
 BEGIN
     IF digest IS NULL THEN
-        RAISE EXCEPTION 'digest must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'digest must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     BEGIN
         bid := (digest->>'block_id')::bigint;
         bhash := decode(digest->>'block_hash', 'hex');
     EXCEPTION WHEN OTHERS THEN
-        RAISE EXCEPTION 'malformed audit digest' USING ERRCODE = '22023',
+        RAISE EXCEPTION 'malformed audit digest' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass a value returned by tenantguard_audit.digest().';
     END;
     IF bid IS NULL OR bhash IS NULL OR length(bhash) <> 32 THEN
-        RAISE EXCEPTION 'malformed audit digest' USING ERRCODE = '22023',
+        RAISE EXCEPTION 'malformed audit digest' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Pass a value returned by tenantguard_audit.digest().';
     END IF;
     RETURN tenantguard_audit._verify_chain_to(bid, bhash);

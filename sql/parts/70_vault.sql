@@ -65,7 +65,7 @@ DECLARE
 BEGIN
     IF t IS NULL THEN
         RAISE EXCEPTION 'no tenant context is set'
-            USING ERRCODE = '42501', HINT = 'The vault is per tenant: enter a tenant first.';
+            USING ERRCODE = 'insufficient_privilege', HINT = 'The vault is per tenant: enter a tenant first.';
     END IF;
     RETURN t;
 END
@@ -78,14 +78,14 @@ CREATE FUNCTION tenantguard._check_secret_name(name text, scope text) RETURNS vo
     AS $$
 BEGIN
     IF name IS NULL OR scope IS NULL THEN
-        RAISE EXCEPTION 'secret name and scope must not be null' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'secret name and scope must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF NOT tenantguard._secret_name_valid(name) THEN
-        RAISE EXCEPTION 'invalid secret name' USING ERRCODE = '22023',
+        RAISE EXCEPTION 'invalid secret name' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use 1 to 128 letters, digits, "_", "." and "-".';
     END IF;
     IF NOT tenantguard._secret_name_valid(scope) THEN
-        RAISE EXCEPTION 'invalid secret scope' USING ERRCODE = '22023',
+        RAISE EXCEPTION 'invalid secret scope' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use 1 to 128 letters, digits, "_", "." and "-".';
     END IF;
 END
@@ -137,10 +137,10 @@ BEGIN
      LIMIT 1;
     IF sealed IS NULL THEN
         IF get_secret.version IS NULL THEN
-            RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
+            RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = 'undefined_object';
         END IF;
         RAISE EXCEPTION 'version % of secret "%" does not exist in scope "%"', version, name, scope
-            USING ERRCODE = '42704';
+            USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM tenantguard_audit._record('secret', 'secret.read', format('vault:%s/%s@%s', scope, name, found_version));
     RETURN tenantguard.reveal(sealed);
@@ -160,7 +160,7 @@ BEGIN
     SELECT max(s.version) INTO v FROM tenantguard.vault s
      WHERE s.tenant_id = t AND s.scope = secret_ref.scope AND s.name = secret_ref.name;
     IF v IS NULL THEN
-        RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
+        RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = 'undefined_object';
     END IF;
     RETURN format('tgref:%s/%s/%s@%s', (SELECT w.tenant_slug FROM tenantguard.whoami() w), scope, name, v);
 END
@@ -178,7 +178,7 @@ BEGIN
     SELECT * INTO r FROM tenantguard._parse_ref(ref);
     IF r.slug IS DISTINCT FROM (SELECT w.tenant_slug FROM tenantguard.whoami() w) THEN
         RAISE EXCEPTION 'secret reference belongs to another tenant'
-            USING ERRCODE = '42501',
+            USING ERRCODE = 'insufficient_privilege',
                   HINT = 'A reference resolves only in the tenant that created it.';
     END IF;
     RETURN tenantguard.get_secret(r.name, r.scope, r.version);
@@ -199,7 +199,7 @@ BEGIN
      WHERE s.tenant_id = t AND s.scope = delete_secret.scope AND s.name = delete_secret.name;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
-        RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = '42704';
+        RAISE EXCEPTION 'secret "%" does not exist in scope "%"', name, scope USING ERRCODE = 'undefined_object';
     END IF;
     PERFORM tenantguard_audit._record('secret', 'secret.delete', format('vault:%s/%s', scope, name), 'allow', NULL,
                                       jsonb_build_object('versions', n));
