@@ -2,10 +2,16 @@
 -- activate and look up tenants; the cache invalidation trigger every part's
 -- catalogue tables use.
 
+-- Is this a tenant slug (2 to 63 of [a-z0-9-], starting with a letter or digit)?
+-- The rule is tg_slug_valid in src/core/secret_ref.c; vault references use it too.
+CREATE FUNCTION tenantguard._slug_valid(slug text) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF
+    AS 'MODULE_PATHNAME', 'tg_slug_valid_fn';
+
 CREATE TABLE tenantguard.tenants (
     id          uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     slug        text NOT NULL UNIQUE
-                CONSTRAINT tenants_slug_format CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'),
+                CONSTRAINT tenants_slug_format CHECK (tenantguard._slug_valid(slug)),
     name        text,
     status      text NOT NULL DEFAULT 'active'
                 CONSTRAINT tenants_status_check CHECK (status IN ('active', 'suspended')),
@@ -36,7 +42,7 @@ CREATE FUNCTION tenantguard.create_tenant(slug text, name text DEFAULT NULL) RET
 DECLARE
     new_id uuid;
 BEGIN
-    IF slug IS NULL OR slug !~ '^[a-z0-9][a-z0-9-]{1,62}$' THEN
+    IF slug IS NULL OR NOT tenantguard._slug_valid(slug) THEN
         RAISE EXCEPTION 'invalid tenant slug'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Slug %L does not match ^[a-z0-9][a-z0-9-]{1,62}$.', slug),

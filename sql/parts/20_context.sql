@@ -39,12 +39,19 @@ CREATE FUNCTION tenantguard.clear_context() RETURNS void
 REVOKE ALL ON FUNCTION tenantguard.set_tenant(uuid, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.set_tenant(uuid, boolean) TO tenantguard_admin;
 
+-- Is this a tenant role name (1 to 63 of [a-z0-9_.-], starting with a letter or
+-- digit)? The rule is tg_role_name_valid in src/core/context_value.c, which the
+-- context format uses too.
+CREATE FUNCTION tenantguard._role_name_valid(role_name text) RETURNS boolean
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF
+    AS 'MODULE_PATHNAME', 'tg_role_name_valid_fn';
+
 CREATE TABLE tenantguard.role_bindings (
     role        regrole PRIMARY KEY,
     role_name   name NOT NULL,
     tenant_id   uuid NOT NULL REFERENCES tenantguard.tenants(id) ON DELETE CASCADE,
     tenant_role text NOT NULL DEFAULT 'member'
-                CONSTRAINT role_bindings_tenant_role_format CHECK (tenant_role ~ '^[a-z0-9][a-z0-9_.-]{0,62}$'),
+                CONSTRAINT role_bindings_tenant_role_format CHECK (tenantguard._role_name_valid(tenant_role)),
     bound_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     bound_by    name NOT NULL DEFAULT session_user
 );
@@ -80,7 +87,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM tenantguard.tenants t WHERE t.id = tenant) THEN
         RAISE EXCEPTION 'tenant % does not exist', tenant USING ERRCODE = 'undefined_object';
     END IF;
-    IF tenant_role !~ '^[a-z0-9][a-z0-9_.-]{0,62}$' THEN
+    IF NOT tenantguard._role_name_valid(tenant_role) THEN
         RAISE EXCEPTION 'invalid tenant role name' USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use lower-case letters, digits, "_", "." and "-".';
     END IF;
