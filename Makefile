@@ -56,6 +56,9 @@ bench: prereqs
 		echo "== benchmark: $$b"; bash $$f || exit 1; \
 	done
 
+# before pgxs.mk, which reads it when it is included
+EXTRA_CLEAN = test/results test/unit/*.o test/unit/run_unit test/unit/run_unit_san test/unit/replay_*
+
 ifneq ($(shell command -v $(PG_CONFIG) 2>/dev/null),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -71,6 +74,5 @@ $(OBJS): $(wildcard src/*.h src/core/*.h)
 # one blank line between parts; the directory is a prerequisite so that adding,
 # removing or renaming a part rebuilds the script
 $(DATA_built): $(SQL_PARTS) sql/parts
-	awk 'FNR == 1 && NR > 1 { print "" } { print }' $(SQL_PARTS) > $@
+	awk 'FNR == 1 && NR > 1 { print "" } { print }' $(SQL_PARTS) > $@.tmp && mv $@.tmp $@
 
-EXTRA_CLEAN = test/results test/unit/*.o test/unit/run_unit
