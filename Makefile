@@ -4,9 +4,18 @@ EXTENSION   = tenantguard
 EXTVERSION  = 0.1.0
 MODULE_big  = tenantguard
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/core/*.c)))
-DATA        = $(sort $(wildcard sql/tenantguard--*.sql))
-REGRESS     = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/tenantguard--%,$(wildcard sql/*.sql))))
+
+# The extension script is assembled from sql/parts/NN_<concern>.sql, in name
+# order, into tenantguard--0.1.0.sql at the top level (generated, not in git).
+SQL_PARTS   = $(sort $(wildcard sql/parts/*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+
+# pg_regress: sql/*.sql against expected/*.out
+REGRESS     = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --outputdir=test/results/regress
+# isolation tester: test/isolation/specs/*.spec against test/isolation/expected/*.out
+ISOLATION   = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/results/isolation --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
@@ -47,6 +56,9 @@ bench: prereqs
 		echo "== benchmark: $$b"; bash $$f || exit 1; \
 	done
 
+# before pgxs.mk, which reads it when it is included
+EXTRA_CLEAN = test/results test/unit/*.o test/unit/run_unit test/unit/run_unit_san test/unit/replay_*
+
 ifneq ($(shell command -v $(PG_CONFIG) 2>/dev/null),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -59,4 +71,8 @@ endif
 # every object depends on every header (the headers are few and shared)
 $(OBJS): $(wildcard src/*.h src/core/*.h)
 
-EXTRA_CLEAN = test/results test/unit/*.o test/unit/run_unit
+# one blank line between parts; the directory is a prerequisite so that adding,
+# removing or renaming a part rebuilds the script
+$(DATA_built): $(SQL_PARTS) sql/parts
+	awk 'FNR == 1 && NR > 1 { print "" } { print }' $(SQL_PARTS) > $@.tmp && mv $@.tmp $@
+

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every suite against a throwaway cluster and ends with one line:
 #   N passed, M failed
-# Suites: core unit tests (test/unit), pg_regress (sql/ + expected/),
-# pgTAP (test/pgtap/*.sql via pg_prove, one fresh database per file).
+# Suites: core unit tests (test/unit); the layer check (test/check-layers.sh,
+# when src/layers.txt exists); pg_regress (sql/ + expected/) and the isolation
+# tester (test/isolation/), both through PGXS `make installcheck`, each file or
+# spec one test; pgTAP (test/pgtap/*.sql via pg_prove, one fresh database per
+# file); shell suites (test/suites/*.sh).
 set -u
 cd "$(dirname "$0")/.."
 source test/cluster.sh
@@ -26,19 +29,55 @@ else
   echo "unit tests did not report a result"; count 0 1
 fi
 
-echo "== starting a throwaway cluster"
-tg_cluster_start "tenantguard.scrypt_log_n = 10" || { echo "0 passed, 1 failed"; exit 1; }
-[ "$(id -u)" -eq 0 ] && chmod -R a+rwX "$logdir" 2>/dev/null
+# The layer rule on the object files, once the other side of the issue has
+# written its table (src/layers.txt); without the table there is nothing to check.
+if [ -f src/layers.txt ]; then
+  echo "== layers"
+  layers_out=$(bash test/check-layers.sh src 2>&1)
+  echo "$layers_out" | grep -v '^ok' | tail -n 30 | sed 's/^/  /'
+  line=$(echo "$layers_out" | grep -E '^layers: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+  if [ -n "$line" ]; then
+    read -r _ p _ f _ <<<"$line"; count "$p" "$f"
+  else
+    echo "  check-layers did not report a result"; count 0 1
+  fi
+fi
 
-echo "== pg_regress"
-rm -rf "$logdir/regress"
-mkdir -p "$logdir/regress"
-regress_out=$(make -s installcheck REGRESS_OPTS="--inputdir=. --outputdir=$logdir/regress --host=$PGHOST --port=$PGPORT --user=postgres" 2>&1)
-echo "$regress_out" | grep -E '^(test| ok|not ok|#)|\.\.\. |tests (passed|failed)' | sed 's/^/  /'
-rp=$(echo "$regress_out" | grep -cE '\.\.\. ok|^ok ')
-rf=$(echo "$regress_out" | grep -cE '\.\.\. FAILED|^not ok ')
-count "$rp" "$rf"
-[ "$rf" -gt 0 ] && [ -f "$logdir/regress/regression.diffs" ] && head -n 200 "$logdir/regress/regression.diffs"
+echo "== starting a throwaway cluster"
+# only settings PostgreSQL or tenantguard defines: no placeholders
+tg_cluster_start || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+[ "$(id -u)" -eq 0 ] && chmod -R a+rwX "$logdir" 2>/dev/null
+undefined=$(psql -X -A -t -q -d postgres -c "SELECT string_agg(DISTINCT f.name, ', ') FROM pg_file_settings f
+  WHERE f.name LIKE 'tenantguard.%' AND f.name NOT IN (SELECT s.name FROM pg_settings s)" 2>&1)
+if [ -z "$undefined" ]; then
+  echo "  every tenantguard.* setting of the cluster's configuration is defined by the extension"
+  count 1 0
+else
+  echo "  not ok - settings in the cluster's configuration that tenantguard does not define: $undefined"
+  count 0 1
+fi
+
+# installcheck_suite TITLE RESULTS_DIR MAKE_ARGS...: one PGXS installcheck run
+# (pg_regress or the isolation tester); each test file or spec counts once.
+installcheck_suite() {
+  local title=$1 dir=$2 out rc p f
+  shift 2
+  echo "== $title"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  out=$(make -s installcheck "$@" EXTRA_REGRESS_OPTS="--host=$PGHOST --port=$PGPORT --user=postgres" 2>&1)
+  rc=$?
+  echo "$out" | grep -E '^(test| ok|not ok|#)|\.\.\. |tests (passed|failed)' | sed 's/^/  /'
+  p=$(echo "$out" | grep -cE '\.\.\. ok|^ok ')
+  f=$(echo "$out" | grep -cE '\.\.\. FAILED|^not ok ')
+  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1; echo "$out" | tail -n 20 | sed 's/^/  /'
+  fi
+  count "$p" "$f"
+  [ "$f" -gt 0 ] && [ -f "$dir/regression.diffs" ] && head -n 200 "$dir/regression.diffs"
+}
+installcheck_suite "pg_regress" "$logdir/regress" ISOLATION=
+installcheck_suite "isolation" "$logdir/isolation" REGRESS=
 
 echo "== pgTAP"
 for f in test/pgtap/*.sql; do

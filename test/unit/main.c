@@ -14,6 +14,7 @@ main(void)
 	test_keys();
 	test_secret_ref();
 	test_ledger();
+	test_names();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

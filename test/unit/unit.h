@@ -32,5 +32,6 @@ void		test_envelope(void);
 void		test_keys(void);
 void		test_secret_ref(void);
 void		test_ledger(void);
+void		test_names(void);
 
 #endif
