@@ -367,25 +367,22 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 }
 
 /* Assign tenantguard.context from a validated value. */
+/* Write a context value into tenantguard.context, as tenantguard itself. */
 static void
-tg_context_enter(const tg_context_value *value, bool is_local)
+tg_context_assign_value(const tg_context_value *v, GucAction action)
 {
 	char		buf[TG_CTX_TEXT_MAX];
-	tg_context_value v = *value;
 
-	v.scope = is_local ? TG_SCOPE_TRANSACTION : TG_SCOPE_SESSION;
-	if (tg_ctx_format(&v, buf, sizeof(buf)) < 0)
+	if (tg_ctx_format(v, buf, sizeof(buf)) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid tenant context")));
-
 	tg_internal_set = true;
 	PG_TRY();
 	{
 		(void) set_config_option("tenantguard.context", buf,
 								 PGC_USERSET, PGC_S_SESSION,
-								 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
-								 true, 0, false);
+								 action, true, 0, false);
 	}
 	PG_FINALLY();
 	{
@@ -393,6 +390,15 @@ tg_context_enter(const tg_context_value *value, bool is_local)
 	}
 	PG_END_TRY();
 	explicit_bzero(buf, sizeof(buf));
+}
+
+static void
+tg_context_enter(const tg_context_value *value, bool is_local)
+{
+	tg_context_value v = *value;
+
+	v.scope = is_local ? TG_SCOPE_TRANSACTION : TG_SCOPE_SESSION;
+	tg_context_assign_value(&v, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET);
 }
 
 /*
@@ -407,7 +413,6 @@ tg_context_enter_nested(const pg_uuid_t *tenant)
 {
 	const TgEffectiveContext *cur = tg_effective_context();
 	tg_context_value v;
-	char		buf[TG_CTX_TEXT_MAX];
 
 	memset(&v, 0, sizeof(v));
 	memcpy(v.tenant, tenant->data, UUID_LEN);
@@ -424,23 +429,7 @@ tg_context_enter_nested(const pg_uuid_t *tenant)
 		strlcpy(v.role, "admin", sizeof(v.role));
 		snprintf(v.principal, sizeof(v.principal), "admin:%s", who);
 	}
-	if (tg_ctx_format(&v, buf, sizeof(buf)) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid tenant context")));
-	tg_internal_set = true;
-	PG_TRY();
-	{
-		(void) set_config_option("tenantguard.context", buf,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
-	PG_FINALLY();
-	{
-		tg_internal_set = false;
-	}
-	PG_END_TRY();
-	explicit_bzero(buf, sizeof(buf));
+	tg_context_assign_value(&v, GUC_ACTION_SAVE);
 }
 
 /* Who is acting now (see context.h). */

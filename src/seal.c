@@ -160,6 +160,19 @@ tg_seal_bytea(PG_FUNCTION_ARGS)
 	return tg_seal_common((const uint8_t *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), TG_ENV_FLAG_BYTES);
 }
 
+/*
+ * Open a secret datum for the current context: well-formed, sealed for the
+ * current tenant (tg_authorize_reveal), authentic. The plaintext is
+ * palloc'ed; the caller wipes it.
+ */
+static uint8_t *
+tg_reveal_open(bytea *s, tg_env_header *h, size_t *n)
+{
+	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), h);
+	tg_authorize_reveal(h->tenant);
+	return tg_open_bytes(s, h, n);
+}
+
 PG_FUNCTION_INFO_V1(tg_reveal_text);
 
 Datum
@@ -171,9 +184,7 @@ tg_reveal_text(PG_FUNCTION_ARGS)
 	uint8_t    *pt;
 	text	   *result;
 
-	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
-	tg_authorize_reveal(h.tenant);
-	pt = tg_open_bytes(s, &h, &n);
+	pt = tg_reveal_open(s, &h, &n);
 	if (!pg_verifymbstr((const char *) pt, (int) n, true))
 	{
 		sodium_memzero(pt, n);
@@ -200,9 +211,7 @@ tg_reveal_bytea(PG_FUNCTION_ARGS)
 	uint8_t    *pt;
 	bytea	   *result;
 
-	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), &h);
-	tg_authorize_reveal(h.tenant);
-	pt = tg_open_bytes(s, &h, &n);
+	pt = tg_reveal_open(s, &h, &n);
 	result = tg_bytea(pt, n);
 	sodium_memzero(pt, n);
 	pfree(pt);
