@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/json.h"
+#include "utils/numeric.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -317,43 +318,93 @@ tg_row_cache(FunctionCallInfo fcinfo, TriggerData *td)
 	return c;
 }
 
-/* Append one column's value as JSON. */
+/* A string as a jsonb scalar (the bytes are not copied). */
 static void
-tg_append_value(StringInfo buf, TgRowCache *c, int i, Datum d, bool isnull)
+tg_jsonb_string(JsonbValue *v, const char *s, int len)
 {
+	v->type = jbvString;
+	v->val.string.val = (char *) s;
+	v->val.string.len = len;
+}
+
+/*
+ * Push one column's value into the jsonb being built: the same value
+ * jsonb_in would give the JSON text of it (numbers as numeric, NaN and
+ * infinities as strings, booleans, json and jsonb values as themselves,
+ * everything else as its text form), without writing and parsing text.
+ */
+static void
+tg_push_value(JsonbParseState **state, TgRowCache *c, int i, Datum d, bool isnull, Oid typid)
+{
+	JsonbValue	v;
 	char	   *s;
 
-	if (c->kind[i] == COL_SECRET)
+	if (c->kind[i] == COL_SECRET && !isnull)
 	{
-		appendStringInfoString(buf, isnull ? "null" : "\"[secret]\"");
+		tg_jsonb_string(&v, "[secret]", 8);
+		(void) pushJsonbValue(state, WJB_VALUE, &v);
 		return;
 	}
 	if (isnull)
 	{
-		appendStringInfoString(buf, "null");
+		v.type = jbvNull;
+		(void) pushJsonbValue(state, WJB_VALUE, &v);
 		return;
 	}
-	s = OutputFunctionCall(&c->out[i], d);
 	switch (c->kind[i])
 	{
+		case COL_BOOL:
+			v.type = jbvBool;
+			v.val.boolean = DatumGetBool(d);
+			(void) pushJsonbValue(state, WJB_VALUE, &v);
+			return;
+		case COL_JSON:
+			{
+				Jsonb	   *jb;
+
+				if (getBaseType(typid) == JSONBOID)
+					jb = DatumGetJsonbP(d);
+				else
+				{
+					s = OutputFunctionCall(&c->out[i], d);
+					jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
+				}
+				if (JB_ROOT_IS_SCALAR(jb))
+				{
+					JsonbValue	scalar;
+
+					(void) JsonbExtractScalar(&jb->root, &scalar);
+					(void) pushJsonbValue(state, WJB_VALUE, &scalar);
+				}
+				else
+				{
+					v.type = jbvBinary;
+					v.val.binary.data = &jb->root;
+					v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+					(void) pushJsonbValue(state, WJB_VALUE, &v);
+				}
+				return;
+			}
 		case COL_NUMBER:
+			s = OutputFunctionCall(&c->out[i], d);
 			/* NaN and infinities are not JSON numbers */
 			if (strspn(s, "0123456789+-.eE") == strlen(s) && s[0] != '\0')
-				appendStringInfoString(buf, s);
+			{
+				v.type = jbvNumeric;
+				v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+																	ObjectIdGetDatum(InvalidOid),
+																	Int32GetDatum(-1)));
+			}
 			else
-				escape_json(buf, s);
-			break;
-		case COL_BOOL:
-			appendStringInfoString(buf, s[0] == 't' ? "true" : "false");
-			break;
-		case COL_JSON:
-			appendStringInfoString(buf, s);
-			break;
+				tg_jsonb_string(&v, s, strlen(s));
+			(void) pushJsonbValue(state, WJB_VALUE, &v);
+			return;
 		default:
-			escape_json(buf, s);
-			break;
+			s = OutputFunctionCall(&c->out[i], d);
+			tg_jsonb_string(&v, s, strlen(s));
+			(void) pushJsonbValue(state, WJB_VALUE, &v);
+			return;
 	}
-	pfree(s);
 }
 
 /*
@@ -391,23 +442,24 @@ tg_values_equal(Datum a, Datum b, Form_pg_attribute att)
 
 /*
  * Render a row (or, with other given, only the columns that differ from
- * other) as jsonb; returns 0 when no column qualifies.
+ * other) as jsonb, built directly (no JSON text in between); *any says
+ * whether a column qualified.
  */
 static Datum
 tg_row_jsonb(TgRowCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other, bool *any)
 {
-	StringInfoData buf;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
 	int			i;
 	bool		first = true;
-	Datum		result;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		bool		isnull;
 		Datum		d;
+		JsonbValue	key;
 
 		if (c->kind[i] == COL_EXCLUDED)
 			continue;
@@ -420,18 +472,14 @@ tg_row_jsonb(TgRowCache *c, TupleDesc desc, HeapTuple tup, HeapTuple other, bool
 			if (isnull == onull && (isnull || tg_values_equal(d, od, att)))
 				continue;
 		}
-		if (!first)
-			appendStringInfoChar(&buf, ',');
 		first = false;
-		escape_json(&buf, NameStr(att->attname));
-		appendStringInfoChar(&buf, ':');
-		tg_append_value(&buf, c, i, d, isnull);
+		tg_jsonb_string(&key, NameStr(att->attname), strlen(NameStr(att->attname)));
+		(void) pushJsonbValue(&state, WJB_KEY, &key);
+		tg_push_value(&state, c, i, d, isnull, att->atttypid);
 	}
-	appendStringInfoChar(&buf, '}');
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	*any = !first;
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
-	pfree(buf.data);
-	return result;
+	return JsonbPGetDatum(JsonbValueToJsonb(result));
 }
 
 PG_FUNCTION_INFO_V1(tg_audit_row_trigger);

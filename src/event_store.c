@@ -34,6 +34,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 #include "utils/xid8.h"
@@ -227,6 +228,116 @@ tg_inet_of(const char *text)
 }
 
 /*
+ * The events relation and its indexes, opened once per transaction (under
+ * the top transaction's resource owner and memory) and closed before it
+ * commits: opening them, checking the table's shape and looking up the
+ * sequence cost more than a small event's insert.
+ */
+static Relation tg_ev_rel = NULL;
+static CatalogIndexState tg_ev_ind = NULL;
+static Oid	tg_ev_seq = InvalidOid;
+static bool tg_ev_stale = false;
+static bool tg_ev_callbacks = false;
+
+static void
+tg_events_close(bool release)
+{
+	if (tg_ev_rel != NULL && release)
+	{
+		/* the references belong to the top transaction's resource owner */
+		ResourceOwner save_owner = CurrentResourceOwner;
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		CatalogCloseIndexes(tg_ev_ind);
+		table_close(tg_ev_rel, NoLock);
+		CurrentResourceOwner = save_owner;
+	}
+	tg_ev_rel = NULL;
+	tg_ev_ind = NULL;
+	tg_ev_stale = false;
+}
+
+static void
+tg_events_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			tg_events_close(true);
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* the resource owner releases what is still open */
+			tg_events_close(false);
+			break;
+	}
+}
+
+/*
+ * Close the events relation before a utility statement: DDL on the events
+ * table (TRUNCATE, ALTER, DROP EXTENSION) in the same transaction must not
+ * find it in use ("being used by active queries in this session").
+ */
+void
+tg_events_release(void)
+{
+	tg_events_close(true);
+}
+
+/* DDL on the events table (or a cache reset): reopen before the next event. */
+static void
+tg_events_relcache_callback(Datum arg, Oid relid)
+{
+	if (tg_ev_rel != NULL && (relid == InvalidOid || relid == RelationGetRelid(tg_ev_rel)))
+		tg_ev_stale = true;
+}
+
+/* The events relation, open with RowExclusiveLock for the rest of the transaction. */
+static Relation
+tg_events_open(CatalogIndexState *ind, Oid *seqid)
+{
+	if (!tg_ev_callbacks)
+	{
+		RegisterXactCallback(tg_events_xact_callback, NULL);
+		CacheRegisterRelcacheCallback(tg_events_relcache_callback, (Datum) 0);
+		tg_ev_callbacks = true;
+	}
+	if (tg_ev_rel != NULL && tg_ev_stale)
+		tg_events_close(true);
+	if (tg_ev_rel == NULL)
+	{
+		ResourceOwner save_owner = CurrentResourceOwner;
+		MemoryContext save_cxt = MemoryContextSwitchTo(TopTransactionContext);
+		Oid			relid = tg_events_relid(&tg_ev_seq);
+
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		PG_TRY();
+		{
+			Relation	rel = table_open(relid, RowExclusiveLock);
+
+			tg_events_check_shape(rel);
+			tg_ev_ind = CatalogOpenIndexes(rel);
+			tg_ev_rel = rel;
+			tg_ev_stale = false;
+		}
+		PG_FINALLY();
+		{
+			CurrentResourceOwner = save_owner;
+			MemoryContextSwitchTo(save_cxt);
+		}
+		PG_END_TRY();
+	}
+	*ind = tg_ev_ind;
+	*seqid = tg_ev_seq;
+	return tg_ev_rel;
+}
+
+/*
  * Record a complete event in the current transaction. In a read-only
  * transaction the event goes through the ledger worker instead (53400 when
  * the queue has no room for it: the action cannot be audited); on a
@@ -237,7 +348,6 @@ bool
 tg_audit_record(const TgAuditEvent *ev)
 {
 	Oid			seqid;
-	Oid			relid;
 	Relation	rel;
 	Datum		values[EV_NCOLS];
 	bool		nulls[EV_NCOLS];
@@ -266,10 +376,8 @@ tg_audit_record(const TgAuditEvent *ev)
 					 errhint("Retry in a read-write transaction, where events are written directly.")));
 		return false;
 	}
-	relid = tg_events_relid(&seqid);
 	memset(nulls, 0, sizeof(nulls));
-	rel = table_open(relid, RowExclusiveLock);
-	tg_events_check_shape(rel);
+	rel = tg_events_open(&ind, &seqid);
 
 	values[EV_ID] = Int64GetDatum(nextval_internal(seqid, false));
 	values[EV_OCCURRED_AT] = TimestampTzGetDatum(ev->occurred_at ? ev->occurred_at : GetCurrentTimestamp());
@@ -317,11 +425,8 @@ tg_audit_record(const TgAuditEvent *ev)
 	values[EV_EVENT_HASH] = PointerGetDatum(tg_bytea(hash, TG_HASH_LEN));
 
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	ind = CatalogOpenIndexes(rel);
 	CatalogTupleInsertWithInfo(rel, tup, ind);
-	CatalogCloseIndexes(ind);
 	heap_freetuple(tup);
-	table_close(rel, RowExclusiveLock);
 	CommandCounterIncrement();
 	return true;
 }

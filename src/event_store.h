@@ -47,6 +47,8 @@ extern const char *const tg_events_columns;
 extern void tg_actor_session(TgActor *actor);
 extern void tg_event_init(TgAuditEvent *ev, const TgActor *actor, const char *category, const char *action);
 extern bool tg_audit_record(const TgAuditEvent *ev);
+/* From the utility hook: close the events table kept open by this transaction. */
+extern void tg_events_release(void);
 extern void tg_audit_deny(const TgActor *actor, const char *category, const char *action,
 						  const char *object, const char *reason);
 

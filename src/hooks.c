@@ -1,8 +1,8 @@
 /*
  * hooks.c — installs and chains every PostgreSQL hook tenantguard uses, and
  * hands each to the module that owns the behaviour: the access check
- * (ExecutorCheckPerms), the DDL guard and the context's mirror settings
- * (ProcessUtility), the audit queue's shared memory (shmem_request,
+ * (ExecutorCheckPerms), the DDL guard, the context's mirror settings and the
+ * event store's open events table (ProcessUtility), the audit queue's shared memory (shmem_request,
  * shmem_startup).
  *
  * Layer 8: calls the modules below; nothing calls it but _PG_init.
@@ -16,6 +16,7 @@
 
 #include "audit_queue.h"
 #include "context.h"
+#include "event_store.h"
 #include "guard_access.h"
 #include "guard_ddl.h"
 #include "hooks.h"
@@ -54,6 +55,7 @@ tg_hook_utility(PlannedStmt *pstmt, const char *queryString,
 				ParamListInfo params, QueryEnvironment *queryEnv,
 				DestReceiver *dest, QueryCompletion *qc)
 {
+	tg_events_release();
 	tg_context_utility(pstmt->utilityStmt);
 	tg_guard_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
 					 dest, qc, tg_next_utility);

@@ -388,6 +388,7 @@ SUMMARY=$OUT/summary.txt
   target "protected vs hand-written policy"        tenantguard policy      aggregate 1.00
   target "bound role vs explicit (tenant 1)"       bound       explicit1   lookup    0.97
   target "bound role vs explicit (tenant 1)"       bound       explicit1   aggregate 0.95
+  target "set_tenant()+lookup vs set_config()+lookup" tenantguard policy    lookup    0.95
   echo
   echo "== other comparisons (no target)"
   target "control: two identical variants (A/A)"  control     explicit    lookup    -

@@ -16,14 +16,15 @@
 #   reveal_b   SELECT sum(length(tenantguard.reveal_bytea(c))) ...
 #   pgp_dec    SELECT sum(length(pgp_sym_decrypt(c, 'pw'))) ...    (pgcrypto defaults)
 #   pgpf_dec   the same on the s2k-mode=1 ciphertexts
-#   reseal     SELECT sum(pg_column_size(tenantguard._reseal(c))) over secrets of an
-#              older key version: open + seal, and no audit event
+#   aes_enc    INSERT ... encrypt(convert_to(v, 'UTF8'), <32-byte key>, 'aes')  (pgcrypto raw AES)
+#   aes_dec    SELECT sum(length(convert_from(decrypt(c, <key>, 'aes'), 'UTF8'))) ...
 #   event      SELECT count(tenantguard_audit._record('secret', 'reveal', ...)) FROM <sealed table>:
 #              the very audit event every reveal writes, alone
-# Every reveal writes an audit event (by design). A reveal's own cost is
-# reveal - scan (both scan ~the same bytes and count the same characters);
-# the audit share of it is estimated two ways: (event - scan_tg) / (reveal - scan),
-# and 1 - (reseal - seal_only) / (reveal - scan)  (open without audit = reseal - seal_only).
+# Reveals are audited (by design). A reveal's own cost is reveal - scan (both
+# scan ~the same bytes and count the same characters); the share of one audit
+# event in it is estimated as (event - scan_tg) / (reveal - scan).
+# (tenantguard._reseal() only works inside reencrypt(), so "open without an
+# event" is no longer timed directly.)
 #
 # pgcrypto with default options derives the key with an iterated S2K (65k-250k
 # bytes of SHA-1 per call), so it is ~100x slower than everything else: its
@@ -91,7 +92,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -v rows="$ROWS" -v pgrows="$PGROWS" \
   -f "$DIR/setup.sql" >"$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log" >&2; exit 1; }
 echo "   done in $(( $(date +%s) - t0 ))s"
 
-NAMES=(copy seal pgp_enc pgpf_enc seal_only scan scan_src scan_tg reveal reveal_b pgp_dec pgpf_dec reseal event)
+NAMES=(copy seal pgp_enc pgpf_enc aes_enc seal_only scan scan_src scan_tg reveal reveal_b pgp_dec pgpf_dec aes_dec event)
 
 # rows and SQL of a measurement for a size
 rows_of() { case $1 in pgp_enc|pgp_dec) echo "$PGROWS" ;; *) echo "$ROWS" ;; esac; }
@@ -110,7 +111,8 @@ sql_of() {
     reveal_b)  echo "SELECT sum(length(tenantguard.reveal_bytea(c))) FROM bench.tg_$s" ;;
     pgp_dec)   echo "SELECT sum(length(pgp_sym_decrypt(c, 'pw'))) FROM bench.pgp_$s" ;;
     pgpf_dec)  echo "SELECT sum(length(pgp_sym_decrypt(c, 'pw'))) FROM bench.pgpfast_$s" ;;
-    reseal)    echo "SELECT sum(pg_column_size(tenantguard._reseal(c))) FROM bench.tgold_$s" ;;
+    aes_enc)   echo "INSERT INTO bench.dst_aes SELECT i, encrypt(convert_to(v, 'UTF8'), '\\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, 'aes') FROM bench.src_$s" ;;
+    aes_dec)   echo "SELECT sum(length(convert_from(decrypt(c, '\\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, 'aes'), 'UTF8'))) FROM bench.aes_$s" ;;
     event)     echo "SELECT count(tenantguard_audit._record('secret', 'reveal', NULL, 'allow', NULL, '{\"key_version\": 2, \"as\": \"text\"}')) FROM bench.tg_$s" ;;
   esac
 }
@@ -118,6 +120,7 @@ truncate_of() {
   case $1 in
     copy) echo "TRUNCATE bench.dst_plain;" ;; seal) echo "TRUNCATE bench.dst_tg;" ;;
     pgp_enc) echo "TRUNCATE bench.dst_pgp;" ;; pgpf_enc) echo "TRUNCATE bench.dst_pgpfast;" ;;
+    aes_enc) echo "TRUNCATE bench.dst_aes;" ;;
   esac
 }
 
@@ -129,7 +132,7 @@ round_sql() {
   echo '\o /dev/null'
   # warm-up: key cache, catalog caches, pgcrypto loaded
   for s in "${SIZES[@]}"; do
-    echo "SELECT sum(length(tenantguard.reveal(c))), sum(pg_column_size(tenantguard._reseal(c))) FROM bench.tgold_$s WHERE i <= 200;"
+    echo "SELECT sum(length(tenantguard.reveal(c))) FROM bench.tgold_$s WHERE i <= 200;"
     echo "SELECT sum(length(pgp_sym_decrypt(c, 'pw'))) FROM bench.pgpfast_$s WHERE i <= 200;"
   done
   for j in $(seq 0 $((ns - 1))); do
@@ -208,6 +211,9 @@ cp "$RAW" "$OUT/raw.tsv"
     line "seal vs pgcrypto (INSERT ... pgp_enc / seal), target >= 10x"        "$s" "{pgp_enc} / {seal}" 10
     line "  the same, net of the plain INSERT (pgp_enc-copy)/(seal-copy)"     "$s" "({pgp_enc} - {copy}) / ({seal} - {copy})" -
     line "reveal vs pgcrypto (pgp_dec / reveal), target >= 10x"               "$s" "{pgp_dec} / {reveal}" 10
+    line "seal+reveal vs pgcrypto pgp_sym (pgp_enc+pgp_dec)/(seal+reveal), target >= 20x" "$s" "({pgp_enc} + {pgp_dec}) / ({seal} + {reveal})" 20
+    line "seal+reveal vs pgcrypto raw AES (aes_enc+aes_dec)/(seal+reveal), target >= 0.8x" "$s" "({aes_enc} + {aes_dec}) / ({seal} + {reveal})" 0.8
+    line "reveal vs pgcrypto raw AES (aes_dec / reveal)"                      "$s" "{aes_dec} / {reveal}" -
     line "reveal_bytea vs pgcrypto (pgp_dec / reveal_b)"                      "$s" "{pgp_dec} / {reveal_b}" -
     line "seal vs pgcrypto s2k-mode=1 (pgpf_enc / seal)"                      "$s" "{pgpf_enc} / {seal}" -
     line "reveal vs pgcrypto s2k-mode=1 (pgpf_dec / reveal)"                  "$s" "{pgpf_dec} / {reveal}" -
@@ -221,10 +227,8 @@ cp "$RAW" "$OUT/raw.tsv"
   for s in "${SIZES[@]}"; do
     line "seal, function only (seal_only - scan_src)"                    "$s" "{seal_only} - {scan_src}" -
     line "reveal, function only (reveal - scan)"                         "$s" "{reveal} - {scan}" -
-    line "  open without audit, estimated (reseal - seal_only)"          "$s" "{reseal} - {seal_only}" -
     line "  one audit event alone (event - scan_tg)"                     "$s" "{event} - {scan_tg}" -
     line "  audit share of reveal: (event - scan_tg)/(reveal - scan)"    "$s" "({event} - {scan_tg}) / ({reveal} - {scan})" -
-    line "  audit share of reveal: 1 - (reseal - seal_only)/(reveal - scan)" "$s" "1 - ({reseal} - {seal_only}) / ({reveal} - {scan})" -
   done
   echo
   echo "raw runs (round, size, measure, rows, CPU ns, wall ns): $OUT/raw.tsv"

@@ -5,8 +5,8 @@
 --   bench.src_100 / bench.src_1024   (i, v text): unique ASCII values of exactly
 --                                    100 and 1024 bytes
 --   bench.tg_<n>      (i, c secret)  sealed with the newest data key (version 2)
---   bench.tgold_<n>   (i, c secret)  sealed with data key version 1; _reseal()
---                                    re-encrypts them without writing audit events
+--   bench.tgold_<n>   (i, c secret)  sealed with data key version 1 (warm-up reads)
+--   bench.aes_<n>     (i, c bytea)   pgcrypto encrypt(v, <32-byte key>, 'aes'), all rows
 --   bench.pgp_<n>     (i, c bytea)   pgp_sym_encrypt(v, 'pw'), default options, pgrows rows
 --   bench.pgpfast_<n> (i, c bytea)   pgp_sym_encrypt(v, 'pw', 's2k-mode=1'), all rows
 --   bench.dst_*                      empty targets of the timed INSERTs
@@ -30,9 +30,7 @@ CREATE FUNCTION bench.cpu_ns() RETURNS bigint
     AS $$ SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint $$;
 GRANT EXECUTE ON FUNCTION bench.cpu_ns() TO bench_admin;
 
--- Bench-only grants: the internal re-encryption (open + seal, no audit
--- event) and the internal audit recorder (the event reveal() writes).
-GRANT EXECUTE ON FUNCTION tenantguard._reseal(tenantguard.secret) TO bench_admin;
+-- Bench-only grant: the internal audit recorder (the event reveal() writes).
 GRANT EXECUTE ON FUNCTION tenantguard_audit._record(text, text, text, text, text, jsonb, uuid) TO bench_admin;
 
 CREATE TABLE bench.src_100 AS
@@ -62,6 +60,10 @@ CREATE TABLE bench.pgp_100  (i int, c bytea);
 CREATE TABLE bench.pgp_1024 (i int, c bytea);
 INSERT INTO bench.pgp_100  SELECT i, pgp_sym_encrypt(v, 'pw') FROM bench.src_100  WHERE i <= :pgrows;
 INSERT INTO bench.pgp_1024 SELECT i, pgp_sym_encrypt(v, 'pw') FROM bench.src_1024 WHERE i <= :pgrows;
+CREATE TABLE bench.aes_100  (i int, c bytea);
+CREATE TABLE bench.aes_1024 (i int, c bytea);
+INSERT INTO bench.aes_100  SELECT i, encrypt(convert_to(v, 'UTF8'), '\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, 'aes') FROM bench.src_100;
+INSERT INTO bench.aes_1024 SELECT i, encrypt(convert_to(v, 'UTF8'), '\x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'::bytea, 'aes') FROM bench.src_1024;
 CREATE TABLE bench.pgpfast_100  (i int, c bytea);
 CREATE TABLE bench.pgpfast_1024 (i int, c bytea);
 INSERT INTO bench.pgpfast_100  SELECT i, pgp_sym_encrypt(v, 'pw', 's2k-mode=1') FROM bench.src_100;
@@ -72,6 +74,7 @@ CREATE TABLE bench.dst_plain   (i int, v text);
 CREATE TABLE bench.dst_tg      (i int, c tenantguard.secret);
 CREATE TABLE bench.dst_pgp     (i int, c bytea);
 CREATE TABLE bench.dst_pgpfast (i int, c bytea);
+CREATE TABLE bench.dst_aes     (i int, c bytea);
 RESET ROLE;
 
 VACUUM (FREEZE, ANALYZE);
