@@ -538,7 +538,7 @@ tg_audit_row_trigger(PG_FUNCTION_ARGS)
 			ev.actor.tenant = *DatumGetUUIDP(t);
 		}
 	}
-	tg_audit_record(&ev);
+	tg_audit_record_row(&ev);
 	return PointerGetDatum(NULL);
 }
 

@@ -19,6 +19,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/indexing.h"
+#include "executor/tuptable.h"
 #include "catalog/namespace.h"
 #include "commands/extension.h"
 #include "commands/sequence.h"
@@ -239,6 +240,8 @@ static Oid	tg_ev_seq = InvalidOid;
 static bool tg_ev_stale = false;
 static bool tg_ev_callbacks = false;
 
+static void tg_batch_forget(void);
+
 static void
 tg_events_close(bool release)
 {
@@ -265,6 +268,8 @@ tg_events_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
+			/* the statement's pending row events first (see tg_events_flush) */
+			tg_events_flush();
 			tg_events_close(true);
 			break;
 		case XACT_EVENT_ABORT:
@@ -274,6 +279,8 @@ tg_events_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* the resource owner releases what is still open */
 			tg_events_close(false);
+			/* after commit nothing is pending; after abort the events are void */
+			tg_batch_forget();
 			break;
 	}
 }
@@ -286,6 +293,7 @@ tg_events_xact_callback(XactEvent event, void *arg)
 void
 tg_events_release(void)
 {
+	tg_events_flush();
 	tg_events_close(true);
 }
 
@@ -338,24 +346,14 @@ tg_events_open(CatalogIndexState *ind, Oid *seqid)
 }
 
 /*
- * Record a complete event in the current transaction. In a read-only
- * transaction the event goes through the ledger worker instead (53400 when
- * the queue has no room for it: the action cannot be audited); on a
- * standby, which cannot store it, it goes to the server log. Returns true
- * when the event was written in the current transaction.
+ * Where an event goes, decided before anything is built: nowhere (the
+ * extension script's own actions, a standby: *written = false and the
+ * caller returns), the queue (a read-only transaction), or the events table
+ * of this transaction (returns true).
  */
-bool
-tg_audit_record(const TgAuditEvent *ev)
+static bool
+tg_event_goes_to_table(const TgAuditEvent *ev)
 {
-	Oid			seqid;
-	Relation	rel;
-	Datum		values[EV_NCOLS];
-	bool		nulls[EV_NCOLS];
-	uint8_t		hash[TG_HASH_LEN];
-	HeapTuple	tup;
-	CatalogIndexState ind;
-	const char *appname;
-
 	/* the extension script's own actions are not events: a restore brings its history */
 	if (creating_extension)
 		return false;
@@ -376,9 +374,23 @@ tg_audit_record(const TgAuditEvent *ev)
 					 errhint("Retry in a read-write transaction, where events are written directly.")));
 		return false;
 	}
-	memset(nulls, 0, sizeof(nulls));
-	rel = tg_events_open(&ind, &seqid);
+	return true;
+}
 
+/*
+ * The events row of a complete event, with its id (the next value of the
+ * sequence), its time, this transaction's id and its hash, allocated in the
+ * current memory context.
+ */
+static HeapTuple
+tg_event_form(const TgAuditEvent *ev, Relation rel, Oid seqid)
+{
+	Datum		values[EV_NCOLS];
+	bool		nulls[EV_NCOLS];
+	uint8_t		hash[TG_HASH_LEN];
+	const char *appname;
+
+	memset(nulls, 0, sizeof(nulls));
 	values[EV_ID] = Int64GetDatum(nextval_internal(seqid, false));
 	values[EV_OCCURRED_AT] = TimestampTzGetDatum(ev->occurred_at ? ev->occurred_at : GetCurrentTimestamp());
 	if (ev->actor.has_tenant)
@@ -424,10 +436,183 @@ tg_audit_record(const TgAuditEvent *ev)
 	tg_event_hash_of(values, nulls, hash);
 	values[EV_EVENT_HASH] = PointerGetDatum(tg_bytea(hash, TG_HASH_LEN));
 
-	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	return heap_form_tuple(RelationGetDescr(rel), values, nulls);
+}
+
+/*
+ * Record a complete event in the current transaction. In a read-only
+ * transaction the event goes through the ledger worker instead (53400 when
+ * the queue has no room for it: the action cannot be audited); on a
+ * standby, which cannot store it, it goes to the server log. Returns true
+ * when the event was written in the current transaction.
+ */
+bool
+tg_audit_record(const TgAuditEvent *ev)
+{
+	Oid			seqid;
+	Relation	rel;
+	HeapTuple	tup;
+	CatalogIndexState ind;
+
+	if (!tg_event_goes_to_table(ev))
+		return false;
+	rel = tg_events_open(&ind, &seqid);
+	tup = tg_event_form(ev, rel, seqid);
 	CatalogTupleInsertWithInfo(rel, tup, ind);
 	heap_freetuple(tup);
 	CommandCounterIncrement();
+	return true;
+}
+
+/*
+ * Row events of a statement, written together. A bulk write's events are
+ * formed (id, time, hash) as its rows are, kept here, and inserted with one
+ * heap_multi_insert per batch: one WAL record and one buffer lock per page
+ * instead of per event. The batch is written when it is full, at the end of
+ * every executor run and utility statement (tg_events_flush, from the
+ * hooks), and before commit, so a statement's events are in the table when
+ * the statement returns.
+ *
+ * A batch belongs to one subtransaction, the one that was current when its
+ * events were formed, and is written only while that subtransaction is
+ * current: written inside a nested subtransaction (a trigger's EXCEPTION
+ * block), the events would vanish with its rollback while their rows stay.
+ * A row event formed while a batch of another subtransaction is pending is
+ * inserted at once instead. A subtransaction's abort drops its pending
+ * events (its rows are gone too); its commit hands them to its parent.
+ */
+#define TG_BATCH_MAX_EVENTS 512
+#define TG_BATCH_MAX_BYTES	(2 * 1024 * 1024)
+
+static MemoryContext tg_batch_cxt = NULL;
+static HeapTuple tg_batch[TG_BATCH_MAX_EVENTS];
+static int	tg_batch_n = 0;
+static Size tg_batch_bytes = 0;
+static SubTransactionId tg_batch_subid = InvalidSubTransactionId;
+static bool tg_batch_callbacks = false;
+
+static void
+tg_batch_forget(void)
+{
+	tg_batch_n = 0;
+	tg_batch_bytes = 0;
+	tg_batch_subid = InvalidSubTransactionId;
+	if (tg_batch_cxt != NULL)
+		MemoryContextReset(tg_batch_cxt);
+}
+
+static void
+tg_batch_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (tg_batch_n == 0 || tg_batch_subid != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		tg_batch_forget();
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		tg_batch_subid = parentSubid;
+}
+
+/*
+ * The slots a batch is inserted from, made once per backend (and again if
+ * the events table is recreated) over a private copy of the table's
+ * descriptor: slots over the relation's own descriptor would pin it in the
+ * resource owner once per slot and event.
+ */
+static TupleTableSlot *tg_batch_slot[TG_BATCH_MAX_EVENTS];
+static Oid	tg_batch_slots_rel = InvalidOid;
+
+static TupleTableSlot **
+tg_batch_slots(Relation rel)
+{
+	if (tg_batch_slots_rel != RelationGetRelid(rel))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		TupleDesc	desc = CreateTupleDescCopy(RelationGetDescr(rel));
+		TupleDesc	prev = tg_batch_slot[0] ? tg_batch_slot[0]->tts_tupleDescriptor : NULL;
+		int			i;
+
+		for (i = 0; i < TG_BATCH_MAX_EVENTS; i++)
+		{
+			if (tg_batch_slot[i] != NULL)
+				ExecDropSingleTupleTableSlot(tg_batch_slot[i]);
+			tg_batch_slot[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		}
+		if (prev)
+			FreeTupleDesc(prev);
+		MemoryContextSwitchTo(old);
+		tg_batch_slots_rel = RelationGetRelid(rel);
+	}
+	return tg_batch_slot;
+}
+
+/* Write the pending row events, if they belong to the current subtransaction. */
+void
+tg_events_flush(void)
+{
+	Oid			seqid;
+	Relation	rel;
+	CatalogIndexState ind;
+	TupleTableSlot **slots;
+	int			i;
+
+	if (tg_batch_n == 0 || !IsTransactionState() ||
+		tg_batch_subid != GetCurrentSubTransactionId())
+		return;
+	rel = tg_events_open(&ind, &seqid);
+	if (tg_batch_n == 1)
+	{
+		/* a single-row statement: a plain insert costs less than a multi-insert */
+		CatalogTupleInsertWithInfo(rel, tg_batch[0], ind);
+		tg_batch_forget();
+		CommandCounterIncrement();
+		return;
+	}
+	slots = tg_batch_slots(rel);
+	for (i = 0; i < tg_batch_n; i++)
+		ExecStoreHeapTuple(tg_batch[i], slots[i], false);
+	CatalogTuplesMultiInsertWithInfo(rel, slots, tg_batch_n, ind);
+	for (i = 0; i < tg_batch_n; i++)
+		ExecClearTuple(slots[i]);
+	tg_batch_forget();
+	CommandCounterIncrement();
+}
+
+/*
+ * Record a row event of an audited table's trigger: as tg_audit_record(),
+ * but the event joins this statement's batch (see above).
+ */
+bool
+tg_audit_record_row(const TgAuditEvent *ev)
+{
+	Oid			seqid;
+	Relation	rel;
+	CatalogIndexState ind;
+	HeapTuple	tup;
+	MemoryContext old;
+	SubTransactionId subid = GetCurrentSubTransactionId();
+
+	if (tg_batch_n > 0 && tg_batch_subid != subid)
+		return tg_audit_record(ev);
+	if (!tg_event_goes_to_table(ev))
+		return false;
+	if (!tg_batch_callbacks)
+	{
+		tg_batch_cxt = AllocSetContextCreate(TopMemoryContext, "tenantguard event batch",
+											 ALLOCSET_DEFAULT_SIZES);
+		RegisterSubXactCallback(tg_batch_subxact_callback, NULL);
+		tg_batch_callbacks = true;
+	}
+	rel = tg_events_open(&ind, &seqid);
+	tup = tg_event_form(ev, rel, seqid);
+	old = MemoryContextSwitchTo(tg_batch_cxt);
+	tg_batch[tg_batch_n++] = heap_copytuple(tup);
+	MemoryContextSwitchTo(old);
+	tg_batch_subid = subid;
+	tg_batch_bytes += tup->t_len;
+	heap_freetuple(tup);
+	if (tg_batch_n >= TG_BATCH_MAX_EVENTS || tg_batch_bytes >= TG_BATCH_MAX_BYTES)
+		tg_events_flush();
 	return true;
 }
 

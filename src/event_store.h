@@ -47,6 +47,10 @@ extern const char *const tg_events_columns;
 extern void tg_actor_session(TgActor *actor);
 extern void tg_event_init(TgAuditEvent *ev, const TgActor *actor, const char *category, const char *action);
 extern bool tg_audit_record(const TgAuditEvent *ev);
+/* A row event of an audited table: written with its statement's batch. */
+extern bool tg_audit_record_row(const TgAuditEvent *ev);
+/* From the executor and utility hooks: write the statement's pending row events. */
+extern void tg_events_flush(void);
 /* From the utility hook: close the events table kept open by this transaction. */
 extern void tg_events_release(void);
 extern void tg_audit_deny(const TgActor *actor, const char *category, const char *action,

@@ -22,6 +22,7 @@
 #include "hooks.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ProcessUtility_hook_type prev_utility = NULL;
 static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
@@ -32,6 +33,17 @@ tg_hook_check_perms(List *rangeTable, bool ereport_on_violation)
 	if (prev_check_perms && !prev_check_perms(rangeTable, ereport_on_violation))
 		return false;
 	return tg_guard_check_perms(rangeTable, ereport_on_violation);
+}
+
+/* After a statement's AFTER triggers have run: write its batched row events. */
+static void
+tg_hook_executor_finish(QueryDesc *queryDesc)
+{
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	tg_events_flush();
 }
 
 /* The previous ProcessUtility hook, or PostgreSQL's own. */
@@ -59,6 +71,8 @@ tg_hook_utility(PlannedStmt *pstmt, const char *queryString,
 	tg_context_utility(pstmt->utilityStmt);
 	tg_guard_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
 					 dest, qc, tg_next_utility);
+	/* COPY FROM fires row triggers without the executor hooks */
+	tg_events_flush();
 }
 
 static void
@@ -83,6 +97,8 @@ tg_hooks_install(void)
 {
 	prev_check_perms = ExecutorCheckPerms_hook;
 	ExecutorCheckPerms_hook = tg_hook_check_perms;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = tg_hook_executor_finish;
 	prev_utility = ProcessUtility_hook;
 	ProcessUtility_hook = tg_hook_utility;
 	prev_shmem_request = shmem_request_hook;
