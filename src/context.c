@@ -175,14 +175,15 @@ tg_keep(char *dst, size_t size, const char *src)
  * transaction after all, which then becomes a write transaction.
  */
 static void
-tg_entry_write(const TgAuditEvent *ev)
+tg_entry_write(const TgAuditEvent *ev, bool at_commit)
 {
 	if (FullTransactionIdIsValid(GetTopFullTransactionIdIfAny()) ||
 		!tg_audit_enqueue_if_room(ev))
 	{
 		(void) tg_audit_record(ev);
-		/* opened after the event store closed it for the commit: close it */
-		tg_events_release();
+		/* perhaps opened after the event store closed it for the commit: close it */
+		if (at_commit)
+			tg_events_release();
 	}
 }
 
@@ -212,7 +213,7 @@ tg_entry_xact_callback(XactEvent event, void *arg)
 				ev.reason = ev.reason ? pending[i].reason : NULL;
 				ev.details_json = ev.details_json ? pending[i].details : NULL;
 				ev.application_name = pending[i].appname;
-				tg_entry_write(&ev);
+				tg_entry_write(&ev, true);
 			}
 			break;
 		case XACT_EVENT_ABORT:
@@ -280,7 +281,7 @@ tg_context_audit_entry(TgAuditEvent *ev, TgEntryKind kind)
 		first.reason = first.reason ? tg_pending[0].reason : NULL;
 		first.details_json = first.details_json ? tg_pending[0].details : NULL;
 		first.application_name = tg_pending[0].appname;
-		tg_entry_write(&first);
+		tg_entry_write(&first, false);
 		memmove(&tg_pending[0], &tg_pending[1], sizeof(TgPendingEntry) * (TG_MAX_PENDING_ENTRIES - 1));
 		tg_n_pending--;
 	}
