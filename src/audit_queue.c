@@ -293,15 +293,16 @@ tg_warn_not_queued(const char *full, int role_n, int db_n, int kind_n, int nslot
  * where it goes to the log, or when it finds no room, where the loss is
  * counted for the ledger and the session gets a warning.
  */
-bool
-tg_audit_enqueue(const TgAuditEvent *ev)
+static bool
+tg_enqueue(const TgAuditEvent *ev, bool count_loss)
 {
 	TgQueuedEvent cand;
 	uint32		hash;
 	TgEventKind kind;
 	bool		coalescible;
 	Oid			roleid;
-	TimestampTz now;
+	TimestampTz now,
+				at;
 	int			nslots,
 				limit,
 				coalesce_from,
@@ -334,6 +335,8 @@ tg_audit_enqueue(const TgAuditEvent *ev)
 	limit = tg_queue_role_limit;
 	coalesce_from = Max(1, limit / 2);
 	now = GetCurrentTimestamp();
+	/* an event queued after it happened (a context entry, at commit) keeps its time */
+	at = (ev->occurred_at != 0 && ev->occurred_at < now) ? ev->occurred_at : now;
 
 	LWLockAcquire(tg_shared->lock, LW_EXCLUSIVE);
 	nslots = tg_shared->nslots;
@@ -375,11 +378,17 @@ tg_audit_enqueue(const TgAuditEvent *ev)
 		TgQueuedEvent *q = &tg_events[match];
 
 		if (q->taken > 0 && q->next_first_at == 0)
-			q->next_first_at = now;
+			q->next_first_at = at;
 		q->count++;
-		q->last_at = now;
+		if (at > q->last_at)
+			q->last_at = at;
 		LWLockRelease(tg_shared->lock);
 		return true;
+	}
+	if (full && !count_loss)
+	{
+		LWLockRelease(tg_shared->lock);
+		return false;
 	}
 	if (full)
 	{
@@ -393,8 +402,8 @@ tg_audit_enqueue(const TgAuditEvent *ev)
 
 	cand.seq = ++tg_shared->next_seq;
 	cand.count = 1;
-	cand.occurred_at = now;
-	cand.last_at = now;
+	cand.occurred_at = at;
+	cand.last_at = at;
 	memcpy(&tg_events[free_slot], &cand, sizeof(cand));
 	tg_heads[free_slot].kind = kind;
 	tg_heads[free_slot].coalescible = coalescible;
@@ -406,6 +415,24 @@ tg_audit_enqueue(const TgAuditEvent *ev)
 		SetLatch(tg_shared->launcher_latch);
 	LWLockRelease(tg_shared->lock);
 	return true;
+}
+
+bool
+tg_audit_enqueue(const TgAuditEvent *ev)
+{
+	return tg_enqueue(ev, true);
+}
+
+/*
+ * Queue an event if it finds room (a slot, or an identical event to be
+ * coalesced into); otherwise return false and count nothing, warn nobody:
+ * the caller then records the event another way (in its own transaction).
+ * On a standby the event goes to the log, and false is returned as well.
+ */
+bool
+tg_audit_enqueue_if_room(const TgAuditEvent *ev)
+{
+	return tg_enqueue(ev, false);
 }
 
 /*

@@ -75,6 +75,8 @@ extern int	tg_audit_queue_role_limit(void);
 
 /* Queue an event (any decision); never raises an error; false when not queued. */
 extern bool tg_audit_enqueue(const TgAuditEvent *ev);
+/* The same, but when there is no room: false, nothing counted, no warning. */
+extern bool tg_audit_enqueue_if_room(const TgAuditEvent *ev);
 
 /* For the ledger workers. */
 extern void tg_queue_set_launcher(void);

@@ -46,6 +46,16 @@
 
 static int	tg_audit_seal_interval = 60;
 
+/*
+ * The shortest time between two passes that write queued events: a pass
+ * starts a background worker (a fork and a connection), and a steady stream
+ * of events (context entries of read-only transactions) would otherwise keep
+ * the launcher starting one after another. Events queued meanwhile wait (and
+ * identical ones coalesce); an event queued when no pass ran for that long
+ * is written at once.
+ */
+#define TG_PASS_MIN_MS 100
+
 /* What a database worker is asked to do (bgw_extra[0]). */
 #define TG_WORKER_SEALS 's'			/* write queued events, then seal */
 #define TG_WORKER_WRITES_ONLY '-'	/* write queued events */
@@ -271,6 +281,7 @@ void
 tg_audit_launcher_main(Datum arg)
 {
 	TimestampTz last_seal = GetCurrentTimestamp();
+	TimestampTz last_pass = 0;
 	MemoryContext cxt;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -300,8 +311,25 @@ tg_audit_launcher_main(Datum arg)
 		{
 			List	   *dbs;
 			ListCell   *lc;
-			MemoryContext old = MemoryContextSwitchTo(cxt);
+			MemoryContext old;
 
+			if (!seal_due && last_pass != 0 &&
+				!TimestampDifferenceExceeds(last_pass, now, TG_PASS_MIN_MS))
+			{
+				long		secs;
+				int			usecs;
+
+				TimestampDifference(last_pass, now, &secs, &usecs);
+				(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 Max(1, TG_PASS_MIN_MS - (secs * 1000 + usecs / 1000)),
+								 PG_WAIT_EXTENSION);
+				CHECK_FOR_INTERRUPTS();
+				if (ShutdownRequestPending)
+					break;
+				now = GetCurrentTimestamp();
+			}
+			last_pass = now;
+			old = MemoryContextSwitchTo(cxt);
 			dbs = tg_database_list();
 			foreach(lc, dbs)
 			{

@@ -29,6 +29,7 @@
 #include "utils/uuid.h"
 
 #include "core/uuid_text.h"
+#include "audit_queue.h"
 #include "cache.h"
 #include "context.h"
 #include "event_store.h"
@@ -133,6 +134,165 @@ tg_context_check(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+/*
+ * Context entries: one audit event per entry, written so that entering a
+ * tenant never turns a read-only transaction into a write transaction and
+ * the event survives the caller's rollback (see tg_context_audit_entry).
+ */
+static bool tg_audit_context_entries = false;
+
+/* An entry's event, kept until its transaction ends; strings copied into it. */
+typedef struct TgPendingEntry
+{
+	TgAuditEvent ev;
+	char		category[16];
+	char		action[64];
+	char		object[256];
+	char		reason[256];
+	char		details[1024];
+	char		appname[NAMEDATALEN];
+} TgPendingEntry;
+
+#define TG_MAX_PENDING_ENTRIES 4
+static TgPendingEntry tg_pending[TG_MAX_PENDING_ENTRIES];
+static int	tg_n_pending = 0;
+static bool tg_entry_callback = false;
+
+static const char *
+tg_keep(char *dst, size_t size, const char *src)
+{
+	if (src == NULL)
+		return NULL;
+	strlcpy(dst, src, size);
+	return dst;
+}
+
+/*
+ * Write an entry's event at the end of (or during) a read-write transaction
+ * that is about to commit: in the transaction when it has a transaction id
+ * anyway (it wrote something: the event then shares its txid and commits
+ * with it), else through the queue; with no room in the queue, in the
+ * transaction after all, which then becomes a write transaction.
+ */
+static void
+tg_entry_write(const TgAuditEvent *ev, bool at_commit)
+{
+	if (FullTransactionIdIsValid(GetTopFullTransactionIdIfAny()) ||
+		!tg_audit_enqueue_if_room(ev))
+	{
+		(void) tg_audit_record(ev);
+		/* perhaps opened after the event store closed it for the commit: close it */
+		if (at_commit)
+			tg_events_release();
+	}
+}
+
+/* The event of a pending entry, pointing into the entry's own copies. */
+static TgAuditEvent
+tg_pending_event(TgPendingEntry *p)
+{
+	TgAuditEvent ev = p->ev;
+
+	ev.category = p->category;
+	ev.action = p->action;
+	ev.object = ev.object ? p->object : NULL;
+	ev.reason = ev.reason ? p->reason : NULL;
+	ev.details_json = ev.details_json ? p->details : NULL;
+	ev.application_name = p->appname;
+	return ev;
+}
+
+static void
+tg_entry_xact_callback(XactEvent event, void *arg)
+{
+	TgPendingEntry pending[TG_MAX_PENDING_ENTRIES];
+	int			n = tg_n_pending,
+				i;
+
+	if (n == 0)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			/* taken off first: an error here aborts, and must not record them twice */
+			memcpy(pending, tg_pending, sizeof(TgPendingEntry) * n);
+			tg_n_pending = 0;
+			for (i = 0; i < n; i++)
+			{
+				TgAuditEvent ev = tg_pending_event(&pending[i]);
+
+				tg_entry_write(&ev, true);
+			}
+			break;
+		case XACT_EVENT_ABORT:
+			/* the rolled-back transaction's entries: through the queue, which survives */
+			for (i = 0; i < n; i++)
+			{
+				TgAuditEvent ev = tg_pending_event(&tg_pending[i]);
+
+				(void) tg_audit_enqueue(&ev);
+			}
+			tg_n_pending = 0;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
+			tg_n_pending = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Record a context entry (see context.h). The event keeps the entry's time,
+ * actor and application_name. In a read-only transaction (and on a
+ * standby) it goes straight to the queue: 53400 when there is no room, so
+ * that no entry goes unaudited. In a read-write transaction it waits for the
+ * transaction's end: at commit it is written in the transaction if that
+ * wrote anything, else queued; at rollback it is queued.
+ */
+void
+tg_context_audit_entry(TgAuditEvent *ev, TgEntryKind kind)
+{
+	TgPendingEntry *p;
+
+	if (kind == TG_ENTRY_TOKEN && !tg_audit_context_entries)
+		return;
+	ev->occurred_at = GetCurrentTimestamp();
+	if (ev->application_name == NULL)
+		ev->application_name = application_name ? application_name : "";
+	if (XactReadOnly || IsInParallelMode())
+	{
+		(void) tg_audit_record(ev);
+		return;
+	}
+	if (!tg_entry_callback)
+	{
+		RegisterXactCallback(tg_entry_xact_callback, NULL);
+		tg_entry_callback = true;
+	}
+	if (tg_n_pending == TG_MAX_PENDING_ENTRIES)
+	{
+		/* many entries in one transaction: the oldest is written now */
+		TgAuditEvent first = tg_pending_event(&tg_pending[0]);
+
+		tg_entry_write(&first, false);
+		memmove(&tg_pending[0], &tg_pending[1], sizeof(TgPendingEntry) * (TG_MAX_PENDING_ENTRIES - 1));
+		tg_n_pending--;
+	}
+	p = &tg_pending[tg_n_pending];
+	memset(p, 0, sizeof(*p));
+	p->ev = *ev;
+	p->ev.category = tg_keep(p->category, sizeof(p->category), ev->category);
+	p->ev.action = tg_keep(p->action, sizeof(p->action), ev->action);
+	p->ev.object = tg_keep(p->object, sizeof(p->object), ev->object);
+	p->ev.reason = tg_keep(p->reason, sizeof(p->reason), ev->reason);
+	p->ev.details_json = tg_keep(p->details, sizeof(p->details), ev->details_json);
+	p->ev.application_name = tg_keep(p->appname, sizeof(p->appname), ev->application_name);
+	tg_n_pending++;
+}
+
 static void
 tg_context_assign(const char *newval, void *extra)
 {
@@ -204,6 +364,16 @@ tg_context_init(void)
 							   PGC_USERSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   tg_context_check, tg_context_assign, tg_context_show);
+
+	DefineCustomBoolVariable("tenantguard.audit_context_entries",
+							 "Record every successful context entry with a signed context token.",
+							 "Off: token entries are not recorded per transaction (refusals always are, "
+							 "and so are administrators' set_tenant()).",
+							 &tg_audit_context_entries,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("tenantguard.tenant",
 							   "The current tenant (read-only).",
@@ -501,7 +671,7 @@ tg_set_tenant(PG_FUNCTION_ARGS)
 
 		tg_event_init(&ev, tg_actor_current(), "context", "set_tenant");
 		ev.details_json = is_local ? "{\"scope\": \"transaction\"}" : "{\"scope\": \"session\"}";
-		tg_audit_record(&ev);
+		tg_context_audit_entry(&ev, TG_ENTRY_ADMIN);
 	}
 	PG_RETURN_VOID();
 }

@@ -41,4 +41,24 @@ extern void tg_context_utility(Node *parsetree);
  */
 extern const TgActor *tg_actor_current(void);
 
+/*
+ * Who entered a tenant: an administrator (set_tenant(); always recorded) or
+ * a signed context token (recorded only with tenantguard.audit_context_entries
+ * on; no token entry exists yet).
+ */
+typedef enum TgEntryKind
+{
+	TG_ENTRY_ADMIN,
+	TG_ENTRY_TOKEN
+} TgEntryKind;
+
+/*
+ * Record a successful context entry (set_tenant today; assume, resume and
+ * agent_login later) without making the transaction write: read-only
+ * transactions stay read-only, and the event survives a rollback. Build ev
+ * with tg_event_init() right after entering; its strings are copied.
+ * Refusals go through tg_audit_deny() as before.
+ */
+extern void tg_context_audit_entry(TgAuditEvent *ev, TgEntryKind kind);
+
 #endif

@@ -41,6 +41,8 @@
 #   BENCH_SHARED_BUFFERS  shared_buffers                         (default 2GB: ~800 MB of tables
 #                         plus the audit events the runs write, ~0.5 GB per run)
 #   BENCH_FSYNC           fsync of the cluster                   (default off, as test/cluster.sh)
+#   BENCH_CONF            one more configuration line for the cluster, e.g.
+#                         "tenantguard.audit_queue_role_limit = 128"   (default none)
 #   BENCH_VARIANTS        subset for A, e.g. "explicit tenantguard"
 #   BENCH_WORKLOADS       subset, e.g. "lookup"
 #   BENCH_NICE            nice value for the cluster and pgbench, e.g. -10 on a
@@ -138,7 +140,7 @@ echo "== starting a throwaway cluster"
 # over the events written by set_tenant() would land in whichever run happens
 # to be going on. Its cost is measured separately at the end.
 tg_cluster_start "shared_buffers = $SHARED_BUFFERS" "autovacuum = off" "max_connections = 20" \
-  "tenantguard.audit_seal_interval = 0" "fsync = ${BENCH_FSYNC:-off}"
+  "tenantguard.audit_seal_interval = 0" "fsync = ${BENCH_FSYNC:-off}" ${BENCH_CONF:+"$BENCH_CONF"}
 echo "   $TG_CLUSTER_DIR, port $PGPORT (removed on exit)"
 
 echo "== loading 100 tenants x 10,000 rows into 6 copies of the table"
