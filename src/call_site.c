@@ -110,15 +110,15 @@ tg_site_column(TgCallSite *site, List *rtable, int rti, AttrNumber attno, Oid va
 	return ok;
 }
 
-/* The site of expression arg, which is not a column. */
+/* The site of expression arg, which is not a column: its function, if it is a call. */
 static void
 tg_site_expression(TgCallSite *site, Node *arg)
 {
-	if (arg != NULL && IsA(arg, Param))
-		(void) tg_site_set(site, "", "\"site\": \"parameter\"");
-	else if (arg != NULL && IsA(arg, Const))
-		(void) tg_site_set(site, "", "\"site\": \"constant\"");
-	else if (arg != NULL && IsA(arg, FuncExpr))
+	/*
+	 * Constants and parameters are one kind: a PL/pgSQL statement's
+	 * parameter is a constant in its first (custom) plans.
+	 */
+	if (arg != NULL && IsA(arg, FuncExpr))
 	{
 		Oid			fn = ((FuncExpr *) arg)->funcid;
 		char	   *name = get_func_name(fn);
