@@ -282,6 +282,13 @@ out=$(as_victim "BEGIN READ ONLY; SELECT tenantguard.audit_log('limit.7'); COMMI
 tg_check_eq "... a seventh different one fails closed (53400)" "$(tg_sqlstate "$out")" "53400"
 tg_check_contains "... after a warning naming the role limit" "$out" \
   "This session's role already has 6 audit events of this kind waiting in this database, the limit set by tenantguard.audit_queue_role_limit."
+# reveals are counted per statement, but the first one of a read-only
+# statement is queued before its plaintext is handed out: with the share full
+# the statement fails before returning a single value
+out=$(as_victim "BEGIN; SELECT tenantguard.set_tenant('$A'); SET TRANSACTION READ ONLY;
+                 SELECT tenantguard.reveal(v) FROM s ORDER BY id; COMMIT;")
+tg_check_eq "... a read-only bulk reveal with the share full fails closed (53400)" "$(tg_sqlstate "$out")" "53400"
+tg_check_eq "... before returning any plaintext" "$(printf '%s\n' "$out" | grep -cE '^v[0-9]+$')" "0"
 out=$(as_victim "DO \$\$
   BEGIN
     FOR i IN 1..8 LOOP
