@@ -55,6 +55,15 @@ static int	tg_max_tallies = 0;
 static int	tg_last = -1;		/* the entry counted last */
 static bool tg_unwritten = false;	/* some entry has pending or announced */
 static bool tg_tally_callbacks = false;
+static bool tg_flushing = false;	/* writing events now (no re-entry) */
+
+/* How an event of reveals is written. */
+typedef enum TgTallyWrite
+{
+	TG_WRITE_RECORD,			/* in this transaction (queued when read-only) */
+	TG_WRITE_QUEUE,				/* through the queue: counted too late for this transaction */
+	TG_WRITE_SUMMARY			/* a rolled-back summary, through the queue */
+} TgTallyWrite;
 
 static bool
 tg_tally_same_key(const TgRevealTally *a, const TgRevealTally *b)
@@ -88,12 +97,14 @@ tg_tally_append(const TgRevealTally *from)
 
 /*
  * Write an event for n reveals of t's key: in this transaction (true when
- * it was; in a read-only one it is queued, 53400 when it cannot be), or,
- * for a rolled-back summary, through the queue (never raises).
+ * it was; in a read-only one it is queued, 53400 when it cannot be), or
+ * through the queue (never raises): a rolled-back summary, or reveals
+ * counted after the last chance to write in the transaction.
  */
 static bool
-tg_tally_write(const TgRevealTally *t, int64 n, bool rolled_back)
+tg_tally_write(const TgRevealTally *t, int64 n, TgTallyWrite how)
 {
+	bool		rolled_back = how == TG_WRITE_SUMMARY;
 	TgAuditEvent ev;
 	char		details[TG_SITE_DETAILS_MAX + 96];
 
@@ -105,9 +116,11 @@ tg_tally_write(const TgRevealTally *t, int64 n, bool rolled_back)
 	ev.object = t->object[0] ? t->object : NULL;
 	ev.details_json = details;
 	if (rolled_back)
-	{
 		ev.reason = "transaction rolled back after revealing";
-		return tg_audit_enqueue(&ev);
+	if (how != TG_WRITE_RECORD)
+	{
+		(void) tg_audit_enqueue(&ev);
+		return false;
 	}
 	return tg_audit_record(&ev);
 }
@@ -146,24 +159,31 @@ tg_tally_flush_pending(void)
 	SubTransactionId subid;
 	int			i;
 
-	if (!tg_unwritten || !IsTransactionState())
+	if (!tg_unwritten || tg_flushing || !IsTransactionState())
 		return;
 	subid = GetCurrentSubTransactionId();
-	for (i = 0; i < tg_n_tallies; i++)
+	tg_flushing = true;
+	PG_TRY();
 	{
-		int64		n = tg_tallies[i].pending;
-		bool		recorded;
+		for (i = 0; i < tg_n_tallies; i++)
+		{
+			int64		n = tg_tallies[i].pending;
 
-		tg_tallies[i].announced = false;
-		if (n == 0)
-			continue;
-		/* on error the count stays pending, and the abort's summary has it */
-		recorded = tg_tally_write(&tg_tallies[i], n, false);
-		tg_tallies[i].pending = 0;
-		if (recorded)
-			tg_tally_add_written(i, subid, n);
+			tg_tallies[i].announced = false;
+			if (n == 0)
+				continue;
+			/* on error the count stays pending, and the abort's summary has it */
+			if (tg_tally_write(&tg_tallies[i], n, TG_WRITE_RECORD))
+				tg_tally_add_written(i, subid, n);
+			tg_tallies[i].pending = 0;
+		}
+		tg_unwritten = false;
 	}
-	tg_unwritten = false;
+	PG_FINALLY();
+	{
+		tg_flushing = false;
+	}
+	PG_END_TRY();
 }
 
 void
@@ -190,7 +210,7 @@ tg_tally_rolled_back(SubTransactionId subid, bool all)
 		if (all || t->subid == subid)
 		{
 			if (t->pending + t->written > 0)
-				(void) tg_tally_write(t, t->pending + t->written, true);
+				(void) tg_tally_write(t, t->pending + t->written, TG_WRITE_SUMMARY);
 		}
 		else
 			tg_tallies[j++] = *t;
@@ -215,7 +235,15 @@ tg_tally_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			tg_n_tallies = 0;
+			{
+				int			i;
+
+				/* counted after the pre-commit write (nothing should be): queued */
+				for (i = 0; i < tg_n_tallies; i++)
+					if (tg_tallies[i].pending > 0)
+						(void) tg_tally_write(&tg_tallies[i], tg_tallies[i].pending, TG_WRITE_QUEUE);
+				tg_n_tallies = 0;
+			}
 			break;
 		default:
 			return;
@@ -338,7 +366,7 @@ tg_reveal_count(const uint8_t tenant[16], const TgCallSite *site, bool bytes)
 	if (XactReadOnly && !t->announced && !RecoveryInProgress())
 	{
 		/* queued now: a full queue refuses this reveal (53400) before it happens */
-		(void) tg_tally_write(t, 1, false);
+		(void) tg_tally_write(t, 1, TG_WRITE_RECORD);
 		t->announced = true;
 		tg_unwritten = true;
 		return;
