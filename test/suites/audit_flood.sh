@@ -282,13 +282,6 @@ out=$(as_victim "BEGIN READ ONLY; SELECT tenantguard.audit_log('limit.7'); COMMI
 tg_check_eq "... a seventh different one fails closed (53400)" "$(tg_sqlstate "$out")" "53400"
 tg_check_contains "... after a warning naming the role limit" "$out" \
   "This session's role already has 6 audit events of this kind waiting in this database, the limit set by tenantguard.audit_queue_role_limit."
-# reveals are counted per statement, but the first one of a read-only
-# statement is queued before its plaintext is handed out: with the share full
-# the statement fails before returning a single value
-out=$(as_victim "BEGIN; SELECT tenantguard.set_tenant('$A'); SET TRANSACTION READ ONLY;
-                 SELECT tenantguard.reveal(v) FROM s ORDER BY id; COMMIT;")
-tg_check_eq "... a read-only bulk reveal with the share full fails closed (53400)" "$(tg_sqlstate "$out")" "53400"
-tg_check_eq "... before returning any plaintext" "$(printf '%s\n' "$out" | grep -cE '^v[0-9]+$')" "0"
 out=$(as_victim "DO \$\$
   BEGIN
     FOR i IN 1..8 LOOP
@@ -317,3 +310,25 @@ tg_check_eq "... and the three lost events are counted: two refusals, one read-o
                 AND occurred_at > now() - interval '1 min'")" "3|2|1|6|audit queue share exhausted"
 tg_check_eq "... the other role's event is stored" \
   "$(as_super "SELECT count(*) FROM tenantguard_audit.events WHERE db_user = '$FLOOD2' AND action = 'other.role'")" "1"
+
+# reveals are counted per statement, but the first one of a read-only
+# statement is queued before its plaintext is handed out: with the share full
+# the statement fails before returning a single value. (The context is
+# entered for the session before the events table is locked, so that entering
+# it neither waits for the lock nor takes a slot.)
+(sleep 0.5; as_super "BEGIN; LOCK TABLE tenantguard_audit.events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;" >/dev/null) &
+locker=$!
+out=$(tg_psql -d "$DB" -U "$VICTIM" <<SQL
+SELECT tenantguard.set_tenant('$A', false);
+SELECT pg_sleep(1.5);
+BEGIN READ ONLY;
+SELECT count(tenantguard.audit_log('fill.' || g)) FROM generate_series(1, 6) g;
+COMMIT;
+BEGIN READ ONLY;
+SELECT tenantguard.reveal(v) FROM s ORDER BY id;
+COMMIT;
+SQL
+)
+tg_check_eq "with the share full again, a read-only bulk reveal fails closed (53400)" "$(tg_sqlstate "$out")" "53400"
+tg_check_eq "... before returning any plaintext" "$(printf '%s\n' "$out" | grep -cE '^v[0-9]+$')" "0"
+wait "$locker"
