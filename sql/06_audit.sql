@@ -54,6 +54,16 @@ UPDATE tenantguard_audit.events SET action = 'insert' WHERE id = :insert_id;
 RESET session_replication_role;
 SELECT ok AS ok_once_restored FROM tenantguard_audit.verify();
 
+-- reveals: one event per statement and column, with the count, never the value
+BEGIN;
+SELECT tenantguard.set_tenant(:'acme') \gset
+INSERT INTO orders VALUES (2, DEFAULT, 'pen', tenantguard.seal('4111-2222')),
+                          (3, DEFAULT, 'ink', tenantguard.seal('4111-3333'));
+SELECT max(id) AS before_reveal FROM tenantguard_audit.events \gset
+SELECT item, tenantguard.reveal(card) AS card FROM orders ORDER BY id;
+SELECT action, object, details FROM tenantguard_audit.events WHERE id > :before_reveal ORDER BY id;
+COMMIT;
+
 -- the audit triggers cannot be removed behind the auditors' backs
 ALTER TABLE orders OWNER TO regress_admin;
 SET ROLE regress_admin;

@@ -2,10 +2,13 @@
  * seal.c — sealing and revealing secrets: seal() encrypts for the current
  * tenant under the newest data key, reveal() opens only in the tenant that
  * sealed (one place decides: tg_authorize_reveal), and every reveal is
- * audited (never with the value); blind indexes for equality lookups.
+ * audited (never with the value): counted by the reveal tally, which writes
+ * one event per statement and call site (tg_call_site_of names the column
+ * the value came from; _reveal_vault() is named by the vault entry); blind
+ * indexes for equality lookups.
  *
- * Layer 6: uses the keyring, the secret type, the reveal tally, the context
- * and the event store.
+ * Layer 6: uses the keyring, the secret type, the reveal tally, the call
+ * site, the context and the event store.
  */
 #include "postgres.h"
 
@@ -13,11 +16,14 @@
 
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/uuid.h"
 
 #include "core/envelope.h"
 #include "core/keys.h"
+#include "call_site.h"
 #include "catalog.h"
 #include "context.h"
 #include "event_store.h"
@@ -96,21 +102,6 @@ tg_open_bytes(bytea *s, tg_env_header *h, size_t *ptlen)
 	return pt;
 }
 
-/* Every reveal is audited (never with the value). */
-static void
-tg_audit_reveal(const tg_env_header *h, const char *as)
-{
-	TgAuditEvent ev;
-	char		details[64];
-
-	snprintf(details, sizeof(details), "{\"key_version\": %u, \"as\": \"%s\"}",
-			 (unsigned) h->key_version, as);
-	tg_event_init(&ev, tg_actor_current(), "secret", "reveal");
-	ev.details_json = details;
-	if (tg_audit_record(&ev))
-		tg_tally_reveal(h->tenant);
-}
-
 /*
  * May the current context reveal a secret sealed for tenant? This is the one
  * place that decides: the tenant must match, and the permission system adds
@@ -173,12 +164,10 @@ tg_reveal_open(bytea *s, tg_env_header *h, size_t *n)
 	return tg_open_bytes(s, h, n);
 }
 
-PG_FUNCTION_INFO_V1(tg_reveal_text);
-
-Datum
-tg_reveal_text(PG_FUNCTION_ARGS)
+/* reveal() as text, counted at site (before the plaintext is handed out). */
+static text *
+tg_reveal_text_at(bytea *s, const TgCallSite *site)
 {
-	bytea	   *s = PG_GETARG_BYTEA_PP(0);
 	tg_env_header h;
 	size_t		n = 0;
 	uint8_t    *pt;
@@ -196,8 +185,47 @@ tg_reveal_text(PG_FUNCTION_ARGS)
 	result = cstring_to_text_with_len((const char *) pt, (int) n);
 	sodium_memzero(pt, n);
 	pfree(pt);
-	tg_audit_reveal(&h, "text");
-	PG_RETURN_TEXT_P(result);
+	tg_reveal_count(h.tenant, site, false);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(tg_reveal_text);
+
+Datum
+tg_reveal_text(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(tg_reveal_text_at(PG_GETARG_BYTEA_PP(0), tg_call_site_of(fcinfo, 0)));
+}
+
+PG_FUNCTION_INFO_V1(tg_reveal_vault);
+
+/*
+ * _reveal_vault(s, scope, name, version): reveal() for get_secret(), its
+ * event named by the vault entry. Not granted to anyone: only the vault's
+ * SECURITY DEFINER functions call it, so no caller can name a reveal after
+ * a vault entry it did not read.
+ */
+Datum
+tg_reveal_vault(PG_FUNCTION_ARGS)
+{
+	bytea	   *s = PG_GETARG_BYTEA_PP(0);
+	char	   *scope = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	int32		version = PG_GETARG_INT32(3);
+	StringInfoData obj,
+				det;
+	TgCallSite	site;
+
+	initStringInfo(&obj);
+	appendStringInfo(&obj, "vault:%s/%s@%d", scope, name, version);
+	initStringInfo(&det);
+	appendStringInfoString(&det, "\"site\": \"vault\", \"scope\": ");
+	escape_json(&det, scope);
+	appendStringInfoString(&det, ", \"name\": ");
+	escape_json(&det, name);
+	appendStringInfo(&det, ", \"version\": %d", version);
+	tg_call_site_named(&site, obj.data, det.data);
+	PG_RETURN_TEXT_P(tg_reveal_text_at(s, &site));
 }
 
 PG_FUNCTION_INFO_V1(tg_reveal_bytea);
@@ -215,7 +243,7 @@ tg_reveal_bytea(PG_FUNCTION_ARGS)
 	result = tg_bytea(pt, n);
 	sodium_memzero(pt, n);
 	pfree(pt);
-	tg_audit_reveal(&h, "bytea");
+	tg_reveal_count(h.tenant, tg_call_site_of(fcinfo, 0), true);
 	PG_RETURN_BYTEA_P(result);
 }
 

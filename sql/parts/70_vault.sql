@@ -117,7 +117,17 @@ BEGIN
 END
 $$;
 
--- Reveal a named secret, its newest version or the one asked for.
+-- reveal() of a vault entry, its audit event named by the entry
+-- (vault:<scope>/<name>@<version>). Not granted to anyone: only the vault's
+-- SECURITY DEFINER functions name reveals after vault entries.
+CREATE FUNCTION tenantguard._reveal_vault(s tenantguard.secret, scope text, name text, version integer)
+    RETURNS text
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tg_reveal_vault';
+REVOKE ALL ON FUNCTION tenantguard._reveal_vault(tenantguard.secret, text, text, integer) FROM PUBLIC;
+
+-- Reveal a named secret, its newest version or the one asked for. Its
+-- audit event is the reveal's, named by the entry: one per statement and
+-- entry, with the count.
 CREATE FUNCTION tenantguard.get_secret(name text, scope text DEFAULT 'default', version integer DEFAULT NULL)
     RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -142,8 +152,7 @@ BEGIN
         RAISE EXCEPTION 'version % of secret "%" does not exist in scope "%"', version, name, scope
             USING ERRCODE = 'undefined_object';
     END IF;
-    PERFORM tenantguard_audit._record('secret', 'secret.read', format('vault:%s/%s@%s', scope, name, found_version));
-    RETURN tenantguard.reveal(sealed);
+    RETURN tenantguard._reveal_vault(sealed, scope, name, found_version);
 END
 $$;
 

@@ -19,7 +19,8 @@
 #   aes_enc    INSERT ... encrypt(convert_to(v, 'UTF8'), <32-byte key>, 'aes')  (pgcrypto raw AES)
 #   aes_dec    SELECT sum(length(convert_from(decrypt(c, <key>, 'aes'), 'UTF8'))) ...
 #   event      SELECT count(tenantguard_audit._record('secret', 'reveal', ...)) FROM <sealed table>:
-#              the very audit event every reveal writes, alone
+#              the cost of one audit event alone (reveals write one per statement
+#              and call site now, so this is no longer part of a reveal's per-row cost)
 # Reveals are audited (by design). A reveal's own cost is reveal - scan (both
 # scan ~the same bytes and count the same characters); the share of one audit
 # event in it is estimated as (event - scan_tg) / (reveal - scan).

@@ -624,14 +624,16 @@ SELECT results_eq(
        WHERE id > pg_temp.since('vault') AND action LIKE 'secret.%' ORDER BY id$$,
     format($$VALUES ('secret', 'secret.write', 'vault:default/db-password@1', %1$L::uuid, 'admin:postgres'),
                     ('secret', 'secret.write', 'vault:default/db-password@2', %1$L::uuid, 'admin:postgres'),
-                    ('secret', 'secret.read', 'vault:default/db-password@2', %1$L::uuid, 'admin:postgres'),
-                    ('secret', 'secret.read', 'vault:default/db-password@1', %1$L::uuid, 'admin:postgres'),
-                    ('secret', 'secret.read', 'vault:default/db-password@2', %1$L::uuid, 'admin:postgres'),
                     ('secret', 'secret.delete', 'vault:default/db-password', %1$L::uuid, 'admin:postgres')$$, :'acme'),
-    'put_secret(), get_secret(), resolve_ref() and delete_secret() are recorded, by name and version');
-SELECT is((SELECT count(*) FROM tenantguard_audit.events
-            WHERE id > pg_temp.since('vault') AND category = 'secret' AND action = 'reveal' AND decision = 'allow'),
-    3::bigint, 'each of the three vault reads also records its reveal');
+    'put_secret() and delete_secret() are recorded, by name and version');
+SELECT results_eq(
+    $$SELECT object, tenant_id, principal, details->>'reveals', details->>'site', details->>'scope',
+             details->>'name', (details->>'version')::int FROM tenantguard_audit.events
+       WHERE id > pg_temp.since('vault') AND category = 'secret' AND action = 'reveal' AND decision = 'allow' ORDER BY id$$,
+    format($$VALUES ('vault:default/db-password@2', %1$L::uuid, 'admin:postgres', '1', 'vault', 'default', 'db-password', 2),
+                    ('vault:default/db-password@1', %1$L::uuid, 'admin:postgres', '1', 'vault', 'default', 'db-password', 1),
+                    ('vault:default/db-password@2', %1$L::uuid, 'admin:postgres', '1', 'vault', 'default', 'db-password', 2)$$, :'acme'),
+    'get_secret() and resolve_ref() record their reveal named by the vault entry (one statement each, one reveal)');
 
 SELECT pg_temp.mark('reveal') \gset
 SELECT tenantguard.seal('tg80-sealed-plain') AS sealed_acme \gset
@@ -640,12 +642,13 @@ SELECT is(tenantguard.reveal(:'sealed_acme'), 'tg80-sealed-plain', 'reveal() #1'
 SELECT is(tenantguard.reveal(:'sealed_acme'), 'tg80-sealed-plain', 'reveal() #2');
 SELECT is(convert_from(tenantguard.reveal_bytea(:'sealed_acme'), 'UTF8'), 'tg80-sealed-plain', 'reveal_bytea() #3');
 SELECT results_eq(
-    $$SELECT category, action, decision, tenant_id, principal, details->>'as' FROM tenantguard_audit.events
+    $$SELECT category, action, decision, tenant_id, principal, details->>'as', details->>'reveals', details->>'site'
+        FROM tenantguard_audit.events
        WHERE id > pg_temp.since('reveal') ORDER BY id$$,
-    format($$VALUES ('secret', 'reveal', 'allow', %1$L::uuid, 'admin:postgres', 'text'),
-                    ('secret', 'reveal', 'allow', %1$L::uuid, 'admin:postgres', 'text'),
-                    ('secret', 'reveal', 'allow', %1$L::uuid, 'admin:postgres', 'bytea')$$, :'acme'),
-    'every reveal() / reveal_bytea() is recorded, once per call; seal() itself is not');
+    format($$VALUES ('secret', 'reveal', 'allow', %1$L::uuid, 'admin:postgres', 'text', '1', 'expression'),
+                    ('secret', 'reveal', 'allow', %1$L::uuid, 'admin:postgres', 'text', '1', 'expression'),
+                    ('secret', 'reveal', 'allow', %1$L::uuid, 'admin:postgres', 'bytea', '1', 'expression')$$, :'acme'),
+    'every statement''s reveal() / reveal_bytea() is recorded, with its count and call site; seal() itself is not');
 SELECT tenantguard.clear_context() \gset
 
 -- a wrong-tenant reveal is refused and recorded even though the statement fails

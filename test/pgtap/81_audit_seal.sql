@@ -314,10 +314,11 @@ SELECT is(tg81.state($$SELECT tenantguard.get_secret('tg81-app-token')$$), 'none
     'an application role can get_secret() in its own transaction (the read is recorded)');
 RESET ROLE;
 SELECT results_eq(
-    format($$SELECT action, principal, tenant_id FROM tenantguard_audit.events
-              WHERE id > %s AND action IN ('secret.write', 'secret.read') ORDER BY id$$, :before_app),
-    format($$VALUES ('secret.write', 'role:tg81_member', %1$L::uuid), ('secret.read', 'role:tg81_member', %1$L::uuid)$$, :'acme'),
-    'the application''s vault write and read are recorded with its principal and tenant');
+    format($$SELECT action, object, principal, tenant_id FROM tenantguard_audit.events
+              WHERE id > %s AND action IN ('secret.write', 'reveal') ORDER BY id$$, :before_app),
+    format($$VALUES ('secret.write', 'vault:default/tg81-app-token@1', 'role:tg81_member', %1$L::uuid),
+                    ('reveal', 'vault:default/tg81-app-token@1', 'role:tg81_member', %1$L::uuid)$$, :'acme'),
+    'the application''s vault write and read (its reveal, named by the entry) are recorded with its principal and tenant');
 SELECT is((SELECT count(*) FROM tenantguard_audit.events e WHERE e::text LIKE '%tg81-app-vault-value%'), 0::bigint,
     'the vault value appears in no event');
 

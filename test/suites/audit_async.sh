@@ -68,6 +68,28 @@ as_admin "BEGIN; SELECT tenantguard.set_tenant('$A'); SAVEPOINT p; SELECT count(
 wait_for "SELECT count(*) = 2 FROM tenantguard_audit.events WHERE details->>'rolled_back' = 'true'"
 tg_check_eq "a savepoint rolled back after a reveal leaves a summary too" "$?" "0"
 
+# 3b. a top-level statement that reveals and then fails: its count was never
+# written as an event, and the summary still has it (with the column)
+out=$(as_admin "BEGIN; SELECT tenantguard.set_tenant('$A');
+                SELECT CASE WHEN id < 3 THEN tenantguard.reveal(v) ELSE (1 / (id - id))::text END FROM s ORDER BY id; COMMIT;")
+tg_check_eq "a statement that reveals two rows and then fails (22012)" "$(tg_sqlstate "$out")" "22012"
+wait_for "SELECT count(*) = 3 FROM tenantguard_audit.events WHERE details->>'rolled_back' = 'true'"
+tg_check_eq "... leaves a summary of its two unwritten reveals, naming the column" \
+  "$(as_super "SELECT details->>'reveals', object, details->>'site' FROM tenantguard_audit.events
+               WHERE details->>'rolled_back' = 'true' ORDER BY id DESC LIMIT 1")" "2|public.s.v|column"
+
+# 3c. a read-only statement revealing three values: its first reveal is queued
+# at once (so that a full queue refuses it before any plaintext is out), the
+# other two at the statement's end; the same column, three reveals in all
+before=$(as_super "SELECT coalesce(max(id), 0) FROM tenantguard_audit.events")
+out=$(as_admin "BEGIN READ ONLY; SELECT tenantguard.set_tenant('$A'); SELECT count(tenantguard.reveal(v)) FROM s; COMMIT;")
+tg_check_eq "reveals work in a read-only transaction" "$(tg_sqlstate "$out")" "none"
+wait_for "SELECT coalesce(sum((details->>'reveals')::int), 0) = 3 FROM tenantguard_audit.events
+           WHERE id > $before AND action = 'reveal'"
+tg_check_eq "... its events are queued: the first reveal, then the rest of the statement" \
+  "$(as_super "SELECT string_agg(details->>'reveals' || ':' || object, ',' ORDER BY id) FROM tenantguard_audit.events
+               WHERE id > $before AND action = 'reveal'")" "1:public.s.v,2:public.s.v"
+
 # 4. a lock on the events table longer than the worker's lock timeout loses nothing
 as_super "BEGIN; LOCK TABLE tenantguard_audit.events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;" >/dev/null &
 locker=$!
