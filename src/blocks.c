@@ -144,9 +144,10 @@ tg_event_scan_end(TgEventScan *s)
 {
 	ExecDropSingleTupleTableSlot(s->slot);
 	UnregisterSnapshot(s->snap);
+	/* the locks are kept until the end of the transaction, as a query's are */
 	if (s->txid_idx)
-		index_close(s->txid_idx, AccessShareLock);
-	table_close(s->rel, AccessShareLock);
+		index_close(s->txid_idx, NoLock);
+	table_close(s->rel, NoLock);
 	MemoryContextDelete(s->event_cxt);
 	if (s->hashes)
 		pfree(s->hashes);
