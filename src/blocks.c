@@ -5,18 +5,35 @@
  * and verification of every event and every block.
  *
  * Layer 4: uses the keyring and privileged.c (layer 2, 1) and the event
- * store's hashing (layer 3); SQL through SPI with search_path pinned.
+ * store's hashing (layer 3); the events are read with direct index scans,
+ * the blocks and signing keys through SPI with search_path pinned.
  */
 #include "postgres.h"
 
 #include <sodium.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
 #include "core/ledger.h"
@@ -27,37 +44,245 @@
 #include "privileged.h"
 
 /*
- * Stream the stored events with txid in [from, to) (to = 0: no upper bound)
- * in id order, inside SPI, calling visit for each row.
+ * Reading the events of a transaction id range [from, to) (to = 0: no upper
+ * bound) without SPI: an index scan of the events table's (txid) B-tree
+ * (a sequential scan when it is missing), each tuple's hash recomputed from
+ * the tuple in a memory context reset per event, and the (id, hash) pairs of
+ * the range collected and sorted by id, the order the events root is
+ * defined in. The range's events come in txid order, not id order (ids are
+ * taken at insert, transactions commit in any order), hence the sort; its
+ * memory is 40 bytes per event of the range, the largest block.
  */
-typedef void (*TgEventVisitor) (HeapTuple tup, TupleDesc desc, void *arg);
+typedef struct TgEventHash
+{
+	int64		id;
+	uint8_t		hash[TG_HASH_LEN];
+} TgEventHash;
+
+typedef struct TgEventScan
+{
+	Relation	rel;
+	Relation	txid_idx;		/* NULL: no usable (txid) index, scan the heap */
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	MemoryContext event_cxt;	/* reset after every event */
+	const pg_uuid_t *tenant;	/* count this tenant's events (NULL: all) */
+	bool		collect;		/* keep the (id, hash) pairs, sorted */
+	/* results of the last range */
+	TgEventHash *hashes;
+	int64		nhashes;
+	int64		cap;
+	int64		count;			/* events in the range */
+	int64		tenant_count;	/* of them, the tenant's (all without a tenant) */
+	int64		first_bad;		/* lowest id of an event that does not match its hash */
+	bool		any_bad;
+} TgEventScan;
+
+/* The events table's B-tree on (txid) alone, opened, or NULL. */
+static Relation
+tg_find_txid_index(Relation rel)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			opclass = GetDefaultOpClass(XID8OID, BTREE_AM_OID);
+	Oid			opfamily = OidIsValid(opclass) ? get_opclass_family(opclass) : InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = idx->rd_index;
+
+		if (idx->rd_rel->relam == BTREE_AM_OID && form->indisvalid && form->indisready &&
+			form->indnkeyatts >= 1 && form->indkey.values[0] == EV_TXID + 1 &&
+			OidIsValid(opfamily) && idx->rd_opfamily[0] == opfamily &&
+			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL))
+		{
+			list_free(indexes);
+			return idx;
+		}
+		index_close(idx, AccessShareLock);
+	}
+	list_free(indexes);
+	return NULL;
+}
+
+/*
+ * Open the events table for reading with snap (registered here). The
+ * functions that read it are SECURITY DEFINER functions owned by the
+ * superuser that created the extension, like the SQL they used to run:
+ * privileges are still checked for the current user.
+ */
+static void
+tg_event_scan_begin(TgEventScan *s, Snapshot snap, const pg_uuid_t *tenant, bool collect)
+{
+	Oid			nsp = get_namespace_oid(TG_AUDIT_SCHEMA, false);
+	Oid			relid = get_relname_relid("events", nsp);
+	AclResult	acl;
+
+	memset(s, 0, sizeof(*s));
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"tenantguard\" is not installed in this database")));
+	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, "events");
+	s->rel = table_open(relid, AccessShareLock);
+	tg_events_check_shape(s->rel);
+	s->txid_idx = tg_find_txid_index(s->rel);
+	s->snap = RegisterSnapshot(snap);
+	s->slot = table_slot_create(s->rel, NULL);
+	s->event_cxt = AllocSetContextCreate(CurrentMemoryContext, "tenantguard ledger event",
+										 ALLOCSET_DEFAULT_SIZES);
+	s->tenant = tenant;
+	s->collect = collect;
+}
 
 static void
-tg_stream_events(uint64 from, uint64 to, bool read_only, TgEventVisitor visit, void *arg)
+tg_event_scan_end(TgEventScan *s)
 {
-	Portal		portal;
-	Oid			argtypes[2] = {XID8OID, XID8OID};
-	Datum		args[2];
-	char	   *q;
+	ExecDropSingleTupleTableSlot(s->slot);
+	UnregisterSnapshot(s->snap);
+	/* the locks are kept until the end of the transaction, as a query's are */
+	if (s->txid_idx)
+		index_close(s->txid_idx, NoLock);
+	table_close(s->rel, NoLock);
+	MemoryContextDelete(s->event_cxt);
+	if (s->hashes)
+		pfree(s->hashes);
+}
 
-	q = psprintf("SELECT %s FROM tenantguard_audit.events WHERE txid OPERATOR(pg_catalog.>=) $1 %s ORDER BY id",
-				 tg_events_columns, to ? "AND txid OPERATOR(pg_catalog.<) $2" : "AND $2 IS NULL");
-	args[0] = UInt64GetDatum(from);
-	args[1] = UInt64GetDatum(to);
-	portal = SPI_cursor_open_with_args(NULL, q, 2, argtypes, args, to ? NULL : " n", read_only, 0);
-	for (;;)
+static int
+tg_event_hash_cmp(const void *a, const void *b)
+{
+	const TgEventHash *x = (const TgEventHash *) a;
+	const TgEventHash *y = (const TgEventHash *) b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	/* ids are unique (primary key); a forged duplicate still sorts the same way every time */
+	return memcmp(x->hash, y->hash, TG_HASH_LEN);
+}
+
+/* One event of the range: check its hash, count it, keep (id, hash). */
+static void
+tg_event_scan_one(TgEventScan *s, HeapTuple tup)
+{
+	TupleDesc	desc = RelationGetDescr(s->rel);
+	MemoryContext old;
+	uint8_t		h[TG_HASH_LEN];
+	int64		id;
+	bool		ok;
+
+	old = MemoryContextSwitchTo(s->event_cxt);
+	ok = tg_event_row_ok(tup, desc, h, &id);
+	if (s->tenant == NULL)
+		s->tenant_count++;
+	else
 	{
-		uint64		i;
+		bool		isnull;
+		Datum		t = heap_getattr(tup, EV_TENANT_ID + 1, desc, &isnull);
 
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
-			visit(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
-		SPI_freetuptable(SPI_tuptable);
+		if (!isnull && memcmp(DatumGetUUIDP(t)->data, s->tenant->data, UUID_LEN) == 0)
+			s->tenant_count++;
 	}
-	SPI_cursor_close(portal);
-	pfree(q);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(s->event_cxt);
+
+	s->count++;
+	if (!ok && (!s->any_bad || id < s->first_bad))
+	{
+		s->first_bad = id;
+		s->any_bad = true;
+	}
+	if (s->collect)
+	{
+		if (s->nhashes == s->cap)
+		{
+			s->cap = s->cap ? s->cap * 2 : 1024;
+			s->hashes = s->hashes
+				? repalloc_huge(s->hashes, sizeof(TgEventHash) * s->cap)
+				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TgEventHash) * s->cap);
+		}
+		s->hashes[s->nhashes].id = id;
+		memcpy(s->hashes[s->nhashes].hash, h, TG_HASH_LEN);
+		s->nhashes++;
+	}
+}
+
+/* Read the events with txid in [from, to) (to = 0: no upper bound). */
+static void
+tg_event_scan_range(TgEventScan *s, uint64 from, uint64 to)
+{
+	HeapTuple	tup;
+	bool		should_free;
+
+	s->nhashes = 0;
+	s->count = 0;
+	s->tenant_count = 0;
+	s->first_bad = 0;
+	s->any_bad = false;
+	if (s->txid_idx)
+	{
+		ScanKeyData keys[2];
+		IndexScanDesc scan;
+
+		ScanKeyInit(&keys[0], 1, BTGreaterEqualStrategyNumber, F_XID8GE, UInt64GetDatum(from));
+		ScanKeyInit(&keys[1], 1, BTLessStrategyNumber, F_XID8LT, UInt64GetDatum(to));
+		scan = index_beginscan(s->rel, s->txid_idx, s->snap, to ? 2 : 1, 0);
+		index_rescan(scan, keys, to ? 2 : 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, s->slot))
+		{
+			CHECK_FOR_INTERRUPTS();
+			tup = ExecFetchSlotHeapTuple(s->slot, false, &should_free);
+			tg_event_scan_one(s, tup);
+			if (should_free)
+				heap_freetuple(tup);
+		}
+		index_endscan(scan);
+	}
+	else
+	{
+		TableScanDesc scan = table_beginscan(s->rel, s->snap, 0, NULL);
+		TupleDesc	desc = RelationGetDescr(s->rel);
+
+		while (table_scan_getnextslot(scan, ForwardScanDirection, s->slot))
+		{
+			bool		isnull;
+			uint64		txid;
+
+			CHECK_FOR_INTERRUPTS();
+			tup = ExecFetchSlotHeapTuple(s->slot, false, &should_free);
+			txid = DatumGetUInt64(heap_getattr(tup, EV_TXID + 1, desc, &isnull));
+			if (!isnull && txid >= from && (to == 0 || txid < to))
+				tg_event_scan_one(s, tup);
+			if (should_free)
+				heap_freetuple(tup);
+		}
+		table_endscan(scan);
+	}
+	ExecClearTuple(s->slot);
+	if (s->collect && s->nhashes > 1)
+		qsort(s->hashes, s->nhashes, sizeof(TgEventHash), tg_event_hash_cmp);
+}
+
+/* The events root of the range just read (collect = true). */
+static bool
+tg_event_scan_root(TgEventScan *s, uint8_t root[TG_HASH_LEN])
+{
+	tg_root_state rs;
+	int64		i;
+
+	if (!tg_root_init(&rs))
+		return false;
+	for (i = 0; i < s->nhashes; i++)
+		if (!tg_root_add(&rs, s->hashes[i].hash))
+		{
+			tg_root_free(&rs);
+			return false;
+		}
+	return tg_root_final(&rs, root);
 }
 
 /* A core ledger function failed: OpenSSL or libsodium could not hash or sign. */
@@ -222,37 +447,6 @@ tg_audit_rotate_signing_key(const uint8_t old_master_key[32])
 	tg_spi_end(spi_level);
 }
 
-/* Sealing: every event must match its hash; its hash joins the root. */
-typedef struct TgSealState
-{
-	tg_root_state rs;
-	int64		first;
-	int64		last;
-} TgSealState;
-
-static void
-tg_seal_visit(HeapTuple tup, TupleDesc desc, void *arg)
-{
-	TgSealState *st = (TgSealState *) arg;
-	uint8_t		h[TG_HASH_LEN];
-	int64		id;
-
-	if (!tg_event_row_ok(tup, desc, h, &id))
-	{
-		tg_root_free(&st->rs);
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("audit event %lld does not match its hash", (long long) id),
-				 errdetail("The event was altered before it was sealed; sealing stops here."),
-				 errhint("Investigate with tenantguard_audit.verify().")));
-	}
-	if (!tg_root_add(&st->rs, h))
-		tg_ledger_failed("hash audit events");
-	if (st->first == 0)
-		st->first = id;
-	st->last = id;
-}
-
 /*
  * Check the signing key history before sealing (inside SPI); store the
  * current key when there is none yet.
@@ -333,7 +527,7 @@ tg_audit_seal(void)
 				sk[TG_SIGN_SK_LEN];
 	int64		first_event = 0,
 				last_event = 0;
-	TgSealState st;
+	TgEventScan scan;
 
 	memset(prev_hash, 0, sizeof(prev_hash));
 	tg_signing_keys(pk, sk);
@@ -379,15 +573,28 @@ tg_audit_seal(void)
 		return 0;
 	}
 
-	memset(&st, 0, sizeof(st));
-	if (!tg_root_init(&st.rs))
+	/*
+	 * The horizon's transactions have all ended, so any snapshot from now on
+	 * sees the same events below it: GetTransactionSnapshot(), as the SQL
+	 * reading them used (a fresh one in READ COMMITTED).
+	 */
+	tg_event_scan_begin(&scan, GetTransactionSnapshot(), NULL, true);
+	tg_event_scan_range(&scan, from_xid, horizon);
+	if (scan.any_bad)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("audit event %lld does not match its hash", (long long) scan.first_bad),
+				 errdetail("The event was altered before it was sealed; sealing stops here."),
+				 errhint("Investigate with tenantguard_audit.verify().")));
+	if (!tg_event_scan_root(&scan, root))
 		tg_ledger_failed("hash audit events");
-	tg_stream_events(from_xid, horizon, false, tg_seal_visit, &st);
-	if (!tg_root_final(&st.rs, root))
-		tg_ledger_failed("hash audit events");
-	sealed = st.rs.count;
-	first_event = st.first;
-	last_event = st.last;
+	sealed = scan.nhashes;
+	if (sealed > 0)
+	{
+		first_event = scan.hashes[0].id;
+		last_event = scan.hashes[sealed - 1].id;
+	}
+	tg_event_scan_end(&scan);
 
 	if (!tg_block_hash(prev_id + 1, from_xid, horizon, sealed, root, prev_hash, bhash) ||
 		!tg_ledger_sign(sk, bhash, sig))
@@ -431,50 +638,6 @@ tg_verify_fail(TgVerifyResult *r, int64 event, char *problem)
 	r->problem = problem;
 }
 
-/* Verification: each event's hash, the root of its block, the counts. */
-typedef struct TgVerifyState
-{
-	TgVerifyResult *r;
-	tg_root_state *rs;			/* NULL: events after the last block */
-	const pg_uuid_t *tenant;
-	int64		count;
-} TgVerifyState;
-
-static void
-tg_verify_visit(HeapTuple tup, TupleDesc desc, void *arg)
-{
-	TgVerifyState *st = (TgVerifyState *) arg;
-	uint8_t		h[TG_HASH_LEN];
-	int64		id;
-	bool		isnull;
-	Datum		t;
-
-	if (!tg_event_row_ok(tup, desc, h, &id))
-		tg_verify_fail(st->r, id, psprintf("event %lld does not match its hash (altered)", (long long) id));
-	if (st->rs && !tg_root_add(st->rs, h))
-		tg_ledger_failed("hash audit events");
-	st->count++;
-	t = heap_getattr(tup, EV_TENANT_ID + 1, desc, &isnull);
-	if (st->tenant == NULL ||
-		(!isnull && memcmp(DatumGetUUIDP(t)->data, st->tenant->data, UUID_LEN) == 0))
-		st->r->events++;
-}
-
-/* Check the events of [from, to) (to = 0: no upper bound); returns how many there are. */
-static int64
-tg_verify_events(TgVerifyResult *r, uint64 from, uint64 to, tg_root_state *rs,
-				 const pg_uuid_t *tenant)
-{
-	TgVerifyState st;
-
-	st.r = r;
-	st.rs = rs;
-	st.tenant = tenant;
-	st.count = 0;
-	tg_stream_events(from, to, true, tg_verify_visit, &st);
-	return st.count;
-}
-
 /* Verify every event and every block. */
 static void
 tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
@@ -492,6 +655,7 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 	TgSigningKey *keys = palloc(sizeof(TgSigningKey) * TG_MAX_SIGNING_KEYS);
 	int			nkeys;
 	char	   *key_problem;
+	TgEventScan scan;
 
 	memset(r, 0, sizeof(*r));
 	r->ok = true;
@@ -507,6 +671,9 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 		elog(ERROR, "could not read tenantguard_audit.blocks");
 	blocks = SPI_tuptable;
 	nblocks = SPI_processed;
+	/* the snapshot of the calling statement, as the SQL reading them used (read only) */
+	tg_event_scan_begin(&scan, ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
+						tenant, true);
 	for (b = 0; b < nblocks; b++)
 	{
 		HeapTuple	t = blocks->vals[b];
@@ -522,7 +689,6 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 		Datum		sigd = SPI_getbinval(t, d, 8, &n[7]);
 		Datum		firstd = SPI_getbinval(t, d, 9, &n[8]);
 		int64		first = n[8] ? 0 : DatumGetInt64(firstd);
-		tg_root_state rs;
 		uint8_t		root[TG_HASH_LEN],
 					bh[TG_HASH_LEN];
 		int64		seen = 0;
@@ -538,10 +704,13 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 											  (long long) id, (long long) id - 1));
 		if (!tg_bytea_eq(prevd, prev, TG_HASH_LEN))
 			tg_verify_fail(r, first, psprintf("block %lld does not link to the previous block", (long long) id));
-		if (!tg_root_init(&rs))
-			tg_ledger_failed("hash audit events");
-		seen = tg_verify_events(r, from, to, &rs, tenant);
-		if (!tg_root_final(&rs, root))
+		tg_event_scan_range(&scan, from, to);
+		if (scan.any_bad)
+			tg_verify_fail(r, scan.first_bad, psprintf("event %lld does not match its hash (altered)",
+													   (long long) scan.first_bad));
+		r->events += scan.tenant_count;
+		seen = scan.count;
+		if (!tg_event_scan_root(&scan, root))
 			tg_ledger_failed("hash audit events");
 		if (seen != count)
 			tg_verify_fail(r, first, psprintf("block %lld sealed %lld events but %lld are present (events were deleted or inserted)",
@@ -567,7 +736,16 @@ tg_audit_verify(const pg_uuid_t *tenant, TgVerifyResult *r, int64 upto_block,
 			memcpy(last_hash, bh, TG_HASH_LEN);
 	}
 	if (upto_block == 0)
-		(void) tg_verify_events(r, next_from, 0, NULL, tenant);
+	{
+		/* the events after the last block: their hashes */
+		scan.collect = false;
+		tg_event_scan_range(&scan, next_from, 0);
+		if (scan.any_bad)
+			tg_verify_fail(r, scan.first_bad, psprintf("event %lld does not match its hash (altered)",
+													   (long long) scan.first_bad));
+		r->events += scan.tenant_count;
+	}
+	tg_event_scan_end(&scan);
 }
 
 PG_FUNCTION_INFO_V1(tg_audit_verify_sql);

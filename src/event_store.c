@@ -72,7 +72,7 @@ tg_events_relid(Oid *seqid)
 	return relid;
 }
 
-static void
+void
 tg_events_check_shape(Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -695,16 +695,19 @@ tg_audit_deny(const TgActor *actor, const char *category, const char *action,
 	(void) tg_audit_enqueue(&ev);
 }
 
-/* Recompute the hash of an event row read with SPI (columns in table order). */
+/*
+ * Recompute the hash of a stored event (columns in table order: a tuple of
+ * the events table); what it allocates is left in the current memory context.
+ */
 bool
 tg_event_row_ok(HeapTuple tup, TupleDesc desc, uint8_t hash[TG_HASH_LEN], int64 *id)
 {
 	Datum		values[EV_NCOLS];
 	bool		nulls[EV_NCOLS];
-	int			i;
 
-	for (i = 0; i < EV_NCOLS; i++)
-		values[i] = heap_getattr(tup, i + 1, desc, &nulls[i]);
+	if (desc->natts != EV_NCOLS)
+		elog(ERROR, "tenantguard_audit.events has an unexpected shape");
+	heap_deform_tuple(tup, desc, values, nulls);
 	*id = nulls[EV_ID] ? 0 : DatumGetInt64(values[EV_ID]);
 	tg_event_hash_of(values, nulls, hash);
 	return !nulls[EV_EVENT_HASH] && tg_bytea_eq(values[EV_EVENT_HASH], hash, TG_HASH_LEN);

@@ -11,6 +11,7 @@
 #include "postgres.h"
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "utils/relcache.h"
 
 #include "core/ledger.h"
 #include "audit_event.h"
@@ -56,6 +57,8 @@ extern void tg_events_release(void);
 extern void tg_audit_deny(const TgActor *actor, const char *category, const char *action,
 						  const char *object, const char *reason);
 
+/* ERROR unless rel has exactly the events table's columns, in table order. */
+extern void tg_events_check_shape(Relation rel);
 /* Recompute a stored event's hash (columns in table order); true when it matches. */
 extern bool tg_event_row_ok(HeapTuple tup, TupleDesc desc, uint8_t hash[TG_HASH_LEN], int64 *id);
 

@@ -11,7 +11,8 @@
 #   edit      every hashed column of one event in block 1 changed in turn:
 #             verify() is not ok and names that event; put back: ok again.
 #             The same edit with a correctly recomputed event_hash: caught by
-#             the block's events root.
+#             the block's events root. NULL and the empty value swapped
+#             (reason, principal, old_row, details).
 #   delete    an event of a sealed block deleted: not ok; re-inserted: ok.
 #   forge     an event inserted with the txid of a sealed one (with and
 #             without a correct hash): not ok; an unsealed event with a bad
@@ -19,6 +20,13 @@
 #   blocks    block_hash / signature / prev_hash / a middle block forged or
 #             deleted; a whole re-hashed chain without the signing key; an
 #             unendorsed signing key: not ok.
+#   order     a block whose events' id order differs from their txid order
+#             (seal()/verify() read txid ranges and sort by id): roots match
+#             the documented formula; two events' hashes swapped and one
+#             character deep inside a TOASTed details value: not ok.
+#   noindex   the events' (txid) index dropped: seal() and verify() scan the
+#             table, roots still match, edits, deletions and an unsealed
+#             event's NULL -> '' are still caught.
 #   digest    a digest taken, then an event of the newest block edited:
 #             verify_digest(old) and verify() are false; the newest block
 #             deleted (verify() cannot see it): verify_digest(old) is false.
@@ -242,6 +250,10 @@ new_row|jsonb_set(new_row, '{body}', '"forged"')
 client_addr|'10.1.2.3'
 application_name|'forged-app'
 event_hash|sha256('forged'::bytea)
+reason|CASE WHEN reason IS NULL THEN '' END
+principal|CASE WHEN principal IS NULL THEN '' END
+old_row|CASE WHEN old_row IS NULL THEN '{}'::jsonb END
+details|CASE WHEN details = '{}' THEN '{"": null}'::jsonb ELSE '{}' END
 EOF
 
   tamper "$DB" -c "UPDATE tenantguard_audit.events SET new_row = jsonb_set(new_row, '{body}', '\"forged\"') WHERE id = $X" >/dev/null
@@ -475,6 +487,119 @@ if fresh digest; then
     "$(q "$DB" -c "SELECT encode(block_hash, 'hex') <> '$D'::jsonb->>'block_hash' FROM tenantguard_audit.blocks WHERE id = 2")" "t"
 else
   tg_fail "digest: fixture"
+fi
+
+# ---------------------------------------------------------------------------
+# order: a block whose events' id order is not their txid order (seal() and
+# verify() read a block's transaction id range and sort it by id), a big
+# TOASTed details value
+# ---------------------------------------------------------------------------
+if fresh order; then
+  DB=${PREFIX}_order
+  # A takes its transaction id first and writes its event only after B has
+  # committed its own: A's event has the lower txid and the higher id
+  q "$DB" >"$T/order_a.out" <<'SQL' &
+BEGIN;
+SELECT pg_current_xact_id() \gset
+DO $$ BEGIN
+    FOR i IN 1..400 LOOP
+        EXIT WHEN EXISTS (SELECT 1 FROM items WHERE id = 21);
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('acme')) \gset
+INSERT INTO items VALUES (20, tenantguard.tenant_id('acme'), 'a20', 20);
+COMMIT;
+SQL
+  apid=$!
+  for ((i = 0; i < 200; i++)); do
+    [ "$(q "$DB" -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                      AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")" == "1" ] && break
+    sleep 0.05
+  done
+  q "$DB" >/dev/null <<'SQL'
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('globex')) \gset
+INSERT INTO items VALUES (21, tenantguard.tenant_id('globex'), 'g21', 21);
+COMMIT;
+SQL
+  wait "$apid"
+  tg_check_eq "order: an event with a lower txid and a higher id than another one" \
+    "$(q "$DB" -c "SELECT a.txid < b.txid AND a.id > b.id FROM tenantguard_audit.events a, tenantguard_audit.events b
+                   WHERE a.action = 'insert' AND a.new_row->>'id' = '20' AND b.action = 'insert' AND b.new_row->>'id' = '21'")" "t"
+  q "$DB" -c "SELECT tenantguard.audit_log('big.export', 'reports/big',
+                jsonb_build_object('blob', (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 4000) g)))" >/dev/null
+  B=$(q "$DB" -c "SELECT id FROM tenantguard_audit.events WHERE action = 'big.export'")
+  tg_check_eq "order: the big event's details are stored out of line (TOAST)" \
+    "$(q "$DB" -c "SELECT octet_length(e.details::text) > 100000 AND pg_relation_size(c.reltoastrelid) >= 100000
+                     FROM tenantguard_audit.events e, pg_class c
+                    WHERE e.id = $B AND c.oid = 'tenantguard_audit.events'::regclass")" "t"
+  sealed=$(q "$DB" -c "SELECT tenantguard_audit.seal()")
+  tg_check_match "order: seal() seals them into block 3" "$sealed|$(q "$DB" -c "SELECT max(id) FROM tenantguard_audit.blocks")" '^[0-9]+\|3$'
+  tg_check_eq "order: every block's root and hash are the documented formulas over its events in id order" \
+    "$(q "$DB" -c "SELECT bool_and(b.events_root = tamper.events_root(b) AND b.block_hash = tamper.block_hash(b))
+                     FROM tenantguard_audit.blocks b")" "t"
+  tg_check_eq "order: verify() ok" "$(verify "$DB")" "true||"
+  # a swap of two events' hashes keeps every hash in the block but not their order
+  tamper "$DB" -c "UPDATE tenantguard_audit.events e SET event_hash = CASE WHEN e.new_row->>'id' = '20' THEN o.h21 ELSE o.h20 END
+                     FROM (SELECT (array_agg(event_hash) FILTER (WHERE new_row->>'id' = '20'))[1] AS h20,
+                                  (array_agg(event_hash) FILTER (WHERE new_row->>'id' = '21'))[1] AS h21
+                             FROM tenantguard_audit.events WHERE action = 'insert') o
+                    WHERE e.action = 'insert' AND e.new_row->>'id' IN ('20', '21')
+                RETURNING e.id" >/dev/null
+  tg_check_eq "order: the two events' hashes were swapped" \
+    "$(q "$DB" -c "SELECT count(*) FROM tenantguard_audit.events e WHERE e.action = 'insert'
+                     AND e.new_row->>'id' IN ('20', '21') AND e.event_hash <> tamper.event_hash(e)")" "2"
+  tg_check_eq "order: two events' hashes swapped: verify() not ok" "$(ok_of "$(verify "$DB")")" "false"
+  tamper "$DB" -c "UPDATE tenantguard_audit.events e SET event_hash = tamper.event_hash(e)
+                    WHERE e.action = 'insert' AND e.new_row->>'id' IN ('20', '21')" >/dev/null
+  tg_check_eq "order: put back: ok" "$(verify "$DB")" "true||"
+  # one character deep inside the TOASTed value
+  q "$DB" -c "CREATE TABLE tamper.orig AS SELECT * FROM tenantguard_audit.events WHERE id = $B" >/dev/null
+  tamper "$DB" -c "UPDATE tenantguard_audit.events
+                      SET details = jsonb_set(details, '{blob}', to_jsonb(overlay(details->>'blob' PLACING 'z' FROM 100000 FOR 1)))
+                    WHERE id = $B" >/dev/null
+  r=$(verify "$DB")
+  tg_check_eq "order: one character changed deep inside a TOASTed details value: verify() not ok, names the event" \
+    "$(ok_of "$r")|$(bad_of "$r")" "false|$B"
+  tamper "$DB" -c "UPDATE tenantguard_audit.events e SET details = o.details FROM tamper.orig o WHERE e.id = $B" >/dev/null
+  tg_check_eq "order: put back: ok" "$(verify "$DB")" "true||"
+else
+  tg_fail "order: fixture"
+fi
+
+# ---------------------------------------------------------------------------
+# noindex: without the events' (txid) index seal() and verify() scan the
+# table and still check everything
+# ---------------------------------------------------------------------------
+if fresh noindex; then
+  DB=${PREFIX}_noindex
+  out=$(q "$DB" -c "DROP INDEX tenantguard_audit.events_txid_idx")
+  tg_check_eq "noindex: the superuser dropped the events' txid index" \
+    "$(q "$DB" -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'tenantguard_audit' AND indexname = 'events_txid_idx'")" "0"
+  tg_check_eq "noindex: verify() ok" "$(verify "$DB")" "true||"
+  tg_check_eq "noindex: seal() seals the unsealed batch" "$(q "$DB" -c "SELECT tenantguard_audit.seal() > 0")" "t"
+  tg_check_eq "noindex: every block's root and hash are the documented formulas" \
+    "$(q "$DB" -c "SELECT count(*) FILTER (WHERE b.events_root = tamper.events_root(b) AND b.block_hash = tamper.block_hash(b))
+                     FROM tenantguard_audit.blocks b")" "3"
+  X=$(q "$DB" -c "SELECT max(e.id) FROM tenantguard_audit.events e, tenantguard_audit.blocks b
+                  WHERE b.id = 2 AND e.txid >= b.from_xid AND e.txid < b.to_xid")
+  q "$DB" -c "CREATE TABLE tamper.orig AS SELECT * FROM tenantguard_audit.events WHERE id = $X" >/dev/null
+  tamper "$DB" -c "UPDATE tenantguard_audit.events SET object = 'public.elsewhere' WHERE id = $X" >/dev/null
+  r=$(verify "$DB")
+  tg_check_eq "noindex: an edited sealed event: verify() not ok, names it" "$(ok_of "$r")|$(bad_of "$r")" "false|$X"
+  tamper "$DB" -c "DELETE FROM tenantguard_audit.events WHERE id = $X" >/dev/null
+  tg_check_contains "noindex: the event deleted: verify() says events were deleted" "$(verify "$DB")" "deleted"
+  tamper "$DB" -c "INSERT INTO tenantguard_audit.events SELECT * FROM tamper.orig" >/dev/null
+  tg_check_eq "noindex: put back: ok" "$(verify "$DB")" "true||"
+  q "$DB" -c "SELECT tenantguard.audit_log('after.drop')" >/dev/null
+  U=$(q "$DB" -c "SELECT max(id) FROM tenantguard_audit.events")
+  tamper "$DB" -c "UPDATE tenantguard_audit.events SET reason = '' WHERE id = $U" >/dev/null
+  out=$(q "$DB" -v VERBOSITY=verbose -c "SELECT tenantguard_audit.seal()")
+  tg_check_eq "noindex: seal() refuses an unsealed event whose NULL reason became '' (XX001)" "$(tg_sqlstate "$out")" "XX001"
+  tg_check_contains "noindex: ... and names it" "$out" "audit event $U"
+else
+  tg_fail "noindex: fixture"
 fi
 
 # ---------------------------------------------------------------------------
