@@ -25,14 +25,7 @@ as_admin() { tg_psql -d "$DB" -U "$ADMIN" -c "$1"; }
 as_super() { tg_psql -d "$DB" -c "$1"; }
 
 # wait_for SQL: poll (at most 10 s) until SQL returns t
-wait_for() {
-  local i
-  for i in $(seq 1 100); do
-    [ "$(as_super "$1")" = "t" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+wait_for() { tg_wait_for "$DB" "$1"; }
 
 psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
 as_super "CREATE EXTENSION tenantguard" >/dev/null

@@ -55,15 +55,8 @@ WORK=$(mktemp -d /tmp/tenantguard-flood-XXXXXX)
 as_super() { tg_psql -d "$DB" -c "$1"; }
 as_victim() { tg_psql -d "$DB" -U "$VICTIM" -c "$1"; }
 
-# wait_for SQL [SECONDS]: poll until SQL returns t
-wait_for() {
-  local i n=$(( ${2:-15} * 10 ))
-  for ((i = 0; i < n; i++)); do
-    [ "$(as_super "$1")" = "t" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+# wait_for SQL [SECONDS]: poll (at most 15 s by default) until SQL returns t
+wait_for() { tg_wait_for "$DB" "$1" "${2:-15}"; }
 
 psql -X -q -d postgres -c "CREATE DATABASE $DB" -c "CREATE DATABASE $DB2" >/dev/null
 as_super "CREATE EXTENSION tenantguard" >/dev/null

@@ -119,6 +119,17 @@ tg_psql() {
   psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=verbose "$@" 2>&1
 }
 
+# tg_wait_for DB SQL [SECONDS]: poll (default at most 10 s) until SQL, run as
+# the superuser in DB, returns t (events the ledger worker writes later).
+tg_wait_for() {
+  local i n=$(( ${3:-10} * 10 ))
+  for ((i = 0; i < n; i++)); do
+    [ "$(tg_psql -d "$1" -c "$2")" = "t" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # The SQLSTATE of the first error in psql's verbose output, or "none".
 tg_sqlstate() {
   local s
