@@ -13,8 +13,9 @@
 #               full verifications
 #   hs_resent   the same, one of 8 tokens: the pooled pattern, verified once per backend
 #   ed_fresh, ed_resent   the same with EdDSA (Ed25519) tokens
-# Every script reads its token (or tenant) from a table by a random id, so all
-# pay the same extra lookup.
+# Every script first reads its token (or tenant) and a row id from a table by
+# a random id into pgbench variables (\gset), so all pay the same extra
+# statement; the token then travels as a bind parameter, as from a driver.
 #
 # Environment: TOKENS_DURATION (seconds per run, default 8), TOKENS_ROUNDS
 # (default 3), TOKENS_CLIENTS (default 2), TOKENS_FRESH (default 20000),
