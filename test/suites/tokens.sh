@@ -160,6 +160,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 def b64u(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 def unb64u(s): return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
+def hs_forge(claims, kid, secret):
+    import hashlib, hmac
+    si = b64u(json.dumps({"alg": "HS256", "kid": kid}).encode()) + "." + b64u(json.dumps(claims).encode())
+    return si + "." + b64u(hmac.new(secret, si.encode(), hashlib.sha256).digest())
+
 mode = sys.argv[1]
 if mode == "keys":
     tenant = sys.argv[2]
@@ -196,6 +201,11 @@ if mode == "keys":
             "ES256 (JWKS)": jwt.encode(claims, es, algorithm="ES256", headers={"kid": "py-es-jwk"}),
             "RS256 (JWKS)": jwt.encode(claims, rs2, algorithm="RS256", headers={"kid": "py-rs-jwk"}),
         },
+        # the alg-swap forgery: HS256 tokens for the RS256 and ES256 kids, HMAC keyed with
+        # their public keys (PEM text, DER bytes) -- what a verifier that trusts "alg" accepts
+        "forged": [hs_forge(claims, "py-rs-der", pem(rs).encode()),
+                   hs_forge(claims, "py-rs-der", unb64u(der(rs))),
+                   hs_forge(claims, "py-es-pem", pem(es).encode())],
     }
     json.dump(out, sys.stdout)
 elif mode == "verify-hs":
@@ -238,6 +248,13 @@ while IFS=$'\t' read -r label tok; do
   tg_check_eq "a PyJWT token enters: $label" "$out" "token:py operator interop
 2"
 done <"$T/tokens.tsv"
+
+$PY -c "import json; [print(t) for t in json.load(open('$T/doc.json'))['forged']]" >"$T/forged.txt"
+nforged=0
+while read -r tok; do
+  [ "$(count_in "$tok")" = 28000 ] && nforged=$((nforged + 1))
+done <"$T/forged.txt"
+tg_check_eq "HS256 tokens keyed with an RS256/ES256 key's public key (PEM, DER) are refused (28000)" "$nforged" "3"
 
 mint=$(as_super "SELECT tenantguard.mint_token('$A', 'minted', 'admin')")
 out=$($PY "$T/interop.py" verify-hs "$mint" "$SECRET" 2>&1)
