@@ -1348,6 +1348,24 @@ jwt_key_material(void)
 		snprintf(doc, sizeof(doc), "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
 		CHECK(jwk1(doc) == TG_JWT_BAD_KEY);
 	}
+	/* P-256 written with explicit curve parameters instead of the named curve */
+	{
+		EVP_PKEY   *expl = EVP_PKEY_dup(p256);
+		BIO		   *b = BIO_new(BIO_s_mem());
+		char	   *p = NULL;
+		long		pl = 0;
+
+		CHECK(expl != NULL && b != NULL &&
+			  EVP_PKEY_set_utf8_string_param(expl, OSSL_PKEY_PARAM_EC_ENCODING,
+											 OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1);
+		dlen = spki(expl, der);
+		CHECK(dlen > 200);		/* the parameters are in it */
+		CHECK(tg_jwt_key_check(TG_JWT_ALG_ES256, der, dlen) == TG_JWT_BAD_KEY);
+		CHECK(PEM_write_bio_PUBKEY(b, expl) == 1 && (pl = BIO_get_mem_data(b, &p)) > 0);
+		CHECK(tg_jwt_pem_parse(p, (size_t) pl, &alg, der, sizeof(der), &olen) == TG_JWT_BAD_KEY);
+		BIO_free(b);
+		EVP_PKEY_free(expl);
+	}
 	/* an Ed25519 or X25519 SPKI is no ES256/RS256 material */
 	dlen = spki(ed25519_key, der);
 	CHECK(tg_jwt_key_check(TG_JWT_ALG_ES256, der, dlen) == TG_JWT_BAD_KEY);
