@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "encoding.h"
 #include "json.h"
 
 typedef struct key_ref
@@ -48,18 +49,6 @@ skip_ws(parser *ps)
 		ps->pos++;
 }
 
-static int
-hex_digit(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at p (p + 4 <= end checked by the caller); -1 when not. */
 static long
 hex4(const uint8_t *p)
@@ -69,7 +58,7 @@ hex4(const uint8_t *p)
 
 	for (i = 0; i < 4; i++)
 	{
-		int			d = hex_digit(p[i]);
+		int			d = tg_hex_digit((char) p[i]);
 
 		if (d < 0)
 			return -1;
