@@ -975,7 +975,7 @@ tg_assume(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("invalid context token"),
-				 errdetail("%s", tg_jwt_status_text(TG_JWT_MALFORMED))));
+				 errdetail("%s", tg_jwt_status_sentence(TG_JWT_MALFORMED))));
 	}
 	tg_assume_session = !is_local;
 	PG_TRY();

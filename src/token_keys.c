@@ -389,6 +389,16 @@ tg_numeric_date(int64 seconds)
 	return (TimestampTz) s * USECS_PER_SEC;
 }
 
+const char *
+tg_jwt_status_sentence(tg_jwt_status st)
+{
+	const char *t = tg_jwt_status_text(st);
+	char	   *out = psprintf("%s.", t);
+
+	out[0] = pg_toupper((unsigned char) out[0]);
+	return out;
+}
+
 static bool
 tg_refuse(TgTokenRefusal *r, const char *detail, const char *reason)
 {
@@ -428,7 +438,7 @@ tg_verify_new(const char *token, size_t len, TgVerifiedToken *e, MemoryContext c
 
 	st = tg_jwt_decode(token, len, jwt);
 	if (st != TG_JWT_OK)
-		return tg_refuse(r, tg_jwt_status_text(st), "malformed token");
+		return tg_refuse(r, tg_jwt_status_sentence(st), "malformed token");
 	k = tg_key_lookup(jwt->kid);
 	if (k == NULL)
 		return tg_refuse(r, "The token's signing key (kid) is not known.", "unknown signing key");
@@ -453,12 +463,12 @@ tg_verify_new(const char *token, size_t len, TgVerifiedToken *e, MemoryContext c
 	if (st == TG_JWT_ALG_MISMATCH)
 		return tg_refuse(r, "The token's algorithm is not the one its signing key is pinned to.", "algorithm mismatch");
 	if (st != TG_JWT_OK)
-		return tg_refuse(r, tg_jwt_status_text(st), "bad signature");
+		return tg_refuse(r, tg_jwt_status_sentence(st), "bad signature");
 
 	/* signed by a trusted key from here on */
 	st = tg_jwt_claims_parse(jwt->payload, jwt->payload_len, c);
 	if (st != TG_JWT_OK)
-		return tg_refuse(r, tg_jwt_status_text(st), "malformed claims");
+		return tg_refuse(r, tg_jwt_status_sentence(st), "malformed claims");
 	if (!c->has_tid)
 		return tg_refuse(r, "The token has no \"tid\" (tenant) claim.", "missing tid");
 	if (!c->has_sub)
@@ -536,7 +546,7 @@ tg_token_verify(const char *token, size_t len, bool consume_jti,
 
 	memset(r, 0, sizeof(*r));
 	if (len > TG_JWT_MAX_LEN)
-		return tg_refuse(r, tg_jwt_status_text(TG_JWT_TOO_LONG), "token too long");
+		return tg_refuse(r, "The token is longer than 8192 bytes.", "token too long");
 	crypto_hash_sha256(hash, (const uint8 *) token, len);
 
 	/* key lookups may process invalidations, which drop the caches: look again after */

@@ -38,6 +38,9 @@ typedef struct TgTokenRefusal
 
 extern void tg_token_keys_init(void);
 
+/* A JWT status as a sentence for an error detail (palloc'ed). */
+extern const char *tg_jwt_status_sentence(tg_jwt_status st);
+
 /* Bumped whenever the signing keys may have changed (any backend's change, at its commit). */
 extern uint64 tg_token_keys_generation;
 

@@ -117,7 +117,7 @@ tg_key_unusable(tg_jwt_status st, const char *kid)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("signing key \"%s\" is not usable", kid),
-			 errdetail("%s", tg_jwt_status_text(st))));
+			 errdetail("%s", tg_jwt_status_sentence(st))));
 }
 
 PG_FUNCTION_INFO_V1(tg_new_signing_key);
@@ -200,7 +200,7 @@ tg_jwk_collect(void *arg, int index, tg_jwt_status status, const tg_jwk *key)
 			tg_key_unusable(status, c->want_kid ? c->want_kid : "(jwk)");
 		ereport(NOTICE,
 				(errmsg("key %d of the JWKS skipped", index),
-				 errdetail("%s", tg_jwt_status_text(status))));
+				 errdetail("%s", tg_jwt_status_sentence(status))));
 		c->skipped++;
 		return true;
 	}
@@ -320,7 +320,7 @@ tg_parse_signing_keys(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("malformed JWK or JWKS document"),
-					 errdetail("%s", tg_jwt_status_text(st))));
+					 errdetail("%s", tg_jwt_status_sentence(st))));
 		if (c.keys == NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
