@@ -45,9 +45,9 @@ demo: prereqs
 	@$(MAKE) -s install >/dev/null
 	@bash test/demo.sh
 
-# Benchmarks (not part of make test): isolation, secrets, audit; each reports ratios
-# against baselines measured in the same run. BENCH=isolation|secrets|audit picks one.
-BENCH ?= isolation secrets audit
+# Benchmarks (not part of make test): isolation, secrets, audit, tokens; each reports ratios
+# against baselines measured in the same run. BENCH=isolation|secrets|audit|tokens picks one.
+BENCH ?= isolation secrets audit tokens
 bench: prereqs
 	@$(MAKE) -s all
 	@$(MAKE) -s install >/dev/null

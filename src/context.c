@@ -9,8 +9,19 @@
  * the value into parallel workers. tenantguard.tenant and
  * tenantguard.principal are read-only mirrors computed by show hooks.
  *
+ * A signed context token is the other value the setting accepts: the check
+ * hook verifies it (token_keys.c) and keeps what it says, its claims and its
+ * key in the parsed value; the raw token stays in the setting (so parallel
+ * workers re-verify the same value) and is never shown. Such a context ends
+ * when the token expires or its key is retired, and a token set for the
+ * session other than by assume(token, false) never takes effect: the assign
+ * hook sees from the setting's GUC stack whether the value is transaction-
+ * or session-level, and the commit of a transaction that leaves such a
+ * value for the session fails.
+ *
  * Layer 4: uses the caches (which tell it when bindings or tenants change,
- * through the listener it registers) and the event store.
+ * through the listener it registers), token verification and the event
+ * store.
  */
 #include "postgres.h"
 
@@ -25,6 +36,8 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/inval.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -34,18 +47,39 @@
 #include "context.h"
 #include "event_store.h"
 #include "tenantguard.h"
+#include "token_keys.h"
 
-/* Parsed value of tenantguard.context, owned by the GUC machinery. */
+/* Parsed value of tenantguard.context, owned by the GUC machinery (one malloc'ed block). */
 typedef struct TgContextExtra
 {
 	bool		has;
 	tg_context_value value;
+	bool		from_token;
+	bool		classified;		/* scope of a token value determined (first assignment) */
+	bool		session_allowed;	/* entered by assume(token, false) */
+	bool		session_refused;	/* set for the session otherwise: never in force */
+	char		kid[TG_JWT_KID_MAX + 1];
+	size_t		claims_len;
+	char		claims[FLEXIBLE_ARRAY_MEMBER];	/* the token's payload JSON, NUL-terminated */
 } TgContextExtra;
+
+/* tenantguard.context's own GUC record, to read its stack in the assign hook. */
+static struct config_generic *tg_context_gconf = NULL;
+
+/* Bumped at every assignment of tenantguard.context (for caches of what a value says). */
+static uint64 tg_context_serial = 0;
+
+/* True only while assume(token, false) assigns tenantguard.context. */
+static bool tg_assume_session = false;
+
+/* The key generation a token context was last checked against; the statement it was. */
+static uint64 tg_effective_key_generation = 0;
+static TimestampTz tg_effective_stmt = 0;
 
 static char *tg_context_raw = NULL;
 static char *tg_tenant_mirror = NULL;
 static char *tg_principal_mirror = NULL;
-static const TgContextExtra *tg_context_state = NULL;
+static TgContextExtra *tg_context_state = NULL;
 
 /* True only while tenantguard itself assigns tenantguard.context. */
 static bool tg_internal_set = false;
@@ -70,6 +104,16 @@ tg_refuse_entry(const pg_uuid_t *tenant, const char *action, const char *reason)
 	tg_audit_deny(&actor, "context", action, NULL, reason);
 }
 
+/* Why entering a tenant is refused (tg_entry_refused). */
+typedef struct TgEntryRefusal
+{
+	int			sqlstate;
+	bool		with_tenant;	/* the refusal event names the tenant */
+	const char *reason;			/* for the audit event */
+	char		message[160];
+	char		hint[160];
+} TgEntryRefusal;
+
 const char *const tg_enter_hint =
 "Enter a tenant first: tenantguard.set_tenant(tenant) for administrators, "
 "tenantguard.assume(token) or SET LOCAL tenantguard.context = '<signed token>' for applications, "
@@ -81,6 +125,102 @@ static void
 tg_context_invalidate(void)
 {
 	tg_effective_valid = false;
+}
+
+static bool tg_entry_refused(const pg_uuid_t *tenant, TgEntryRefusal *r);
+
+/* A refused token: recorded (unless only validated) and reported as 28000. */
+static bool
+tg_token_refused(bool record, int sqlstate, const char *detail, const char *reason)
+{
+	if (record)
+		tg_refuse_entry(NULL, "context.token", reason);
+	GUC_check_errcode(sqlstate);
+	GUC_check_errmsg("invalid context token");
+	if (detail)
+		GUC_check_errdetail("%s", detail);
+	GUC_check_errhint("tenantguard.context accepts only a valid signed context token: "
+					  "SET LOCAL tenantguard.context = '<token>' or tenantguard.assume(token).");
+	return false;
+}
+
+/*
+ * Verify a signed context token for tenantguard.context and parse it into
+ * extra. Side effects (the jti's single use, audit events) only when the
+ * value is really being set: not when a parallel worker restores its
+ * leader's value.
+ */
+static bool
+tg_context_check_token(const char *v, size_t len, void **extra, GucSource source)
+{
+	bool		real = !InitializingParallelWorker;
+	TgTokenInfo info;
+	TgTokenRefusal refusal;
+	TgEntryRefusal er;
+	TgContextExtra *ex;
+
+	/*
+	 * PGC_S_TEST: validating a value to store in the catalog (a function's
+	 * SET clause, SET ... FROM CURRENT, ALTER ROLE/DATABASE ... SET), where
+	 * everyone could read the token. Never.
+	 */
+	if (source == PGC_S_TEST)
+		return tg_token_refused(false, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+								"A signed context token cannot be stored in a function's, role's or database's settings.",
+								"token in stored settings");
+	if (!IsTransactionState())
+		return tg_token_refused(false, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+								"A signed context token can only be entered inside a transaction.",
+								"token outside a transaction");
+	if (!tg_token_verify(v, len, real, &info, &refusal))
+		return tg_token_refused(real, refusal.sqlstate, refusal.detail, refusal.reason);
+	if (tg_entry_refused(&info.tenant, &er))
+	{
+		if (er.sqlstate == ERRCODE_UNDEFINED_OBJECT)
+			return tg_token_refused(real, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+									"The token's tenant (tid) does not exist.", er.reason);
+		if (real)
+			tg_refuse_entry(er.with_tenant ? &info.tenant : NULL, "context.token", er.reason);
+		GUC_check_errcode(er.sqlstate);
+		GUC_check_errmsg("%s", er.message);
+		if (er.hint[0])
+			GUC_check_errhint("%s", er.hint);
+		return false;
+	}
+
+	ex = (TgContextExtra *) malloc(offsetof(TgContextExtra, claims) + info.claims_len + 1);
+	if (ex == NULL)
+		return false;
+	memset(ex, 0, offsetof(TgContextExtra, claims));
+	ex->has = true;
+	ex->from_token = true;
+	ex->session_allowed = tg_assume_session;
+	memcpy(ex->value.tenant, info.tenant.data, UUID_LEN);
+	ex->value.scope = TG_SCOPE_TRANSACTION;
+	ex->value.expires = (int64_t) info.not_after;
+	strlcpy(ex->value.role, info.role, sizeof(ex->value.role));
+	strlcpy(ex->value.principal, info.principal, sizeof(ex->value.principal));
+	strlcpy(ex->kid, info.kid, sizeof(ex->kid));
+	ex->claims_len = info.claims_len;
+	memcpy(ex->claims, info.claims_json, info.claims_len);
+	ex->claims[info.claims_len] = '\0';
+	*extra = ex;
+
+	if (real)
+	{
+		TgActor		actor = *tg_actor_current();
+		TgAuditEvent ev;
+		char		details[TG_JWT_KID_MAX + 64];
+
+		actor.has_tenant = true;
+		actor.tenant = info.tenant;
+		strlcpy(actor.principal, info.principal, sizeof(actor.principal));
+		tg_event_init(&ev, &actor, "context", "assume");
+		snprintf(details, sizeof(details), "{\"kid\": \"%s\"}", info.kid);
+		ev.details_json = details;
+		tg_context_audit_entry(&ev, TG_ENTRY_TOKEN);
+	}
+	return true;
 }
 
 /* Validate a new value of tenantguard.context and parse it into extra. */
@@ -127,11 +267,7 @@ tg_context_check(char **newval, void **extra, GucSource source)
 
 	/* Anything else must be a signed context token. */
 	free(ex);
-	tg_refuse_entry(NULL, "context.token", "invalid context token");
-	GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
-	GUC_check_errmsg("invalid context token");
-	GUC_check_errhint("tenantguard.context accepts only a valid signed context token.");
-	return false;
+	return tg_context_check_token(v, len, extra, source);
 }
 
 /*
@@ -293,10 +429,72 @@ tg_context_audit_entry(TgAuditEvent *ev, TgEntryKind kind)
 	tg_n_pending++;
 }
 
+/* ERROR: a token set for the session (SET, set_config(…, false)). */
+static void
+tg_refuse_session_token(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("a signed context token cannot be set for the session"),
+			 errdetail("Behind a transaction pooler a session-level value would pass to the next client."),
+			 errhint("Use SET LOCAL tenantguard.context = '<token>' inside a transaction, "
+					 "or tenantguard.assume(token, false) for a session-long context.")));
+}
+
+/*
+ * A token left as the session's value at commit (set for the session other
+ * than by assume(token, false)): refuse the commit, which restores the
+ * value the setting had.
+ */
+static void
+tg_token_commit_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+		return;
+	if (tg_context_state && tg_context_state->from_token && tg_context_state->session_refused)
+		tg_refuse_session_token();
+}
+
+/*
+ * Is the value just assigned to tenantguard.context session-level? Called
+ * from the assign hook of a new value, after the GUC machinery pushed the
+ * previous value: the top of the stack says how it was set (no stack
+ * outside a transaction, GUC_SET for SET/set_config(…, false)).
+ */
+static bool
+tg_context_set_for_session(void)
+{
+	GucStack   *st = tg_context_gconf ? tg_context_gconf->stack : NULL;
+
+	return st == NULL || st->state == GUC_SET;
+}
+
 static void
 tg_context_assign(const char *newval, void *extra)
 {
-	tg_context_state = (const TgContextExtra *) extra;
+	TgContextExtra *ex = (TgContextExtra *) extra;
+
+	if (ex != NULL && ex->from_token && !ex->classified)
+	{
+		static bool callback = false;
+
+		ex->classified = true;
+		if (!InitializingParallelWorker && tg_context_set_for_session())
+		{
+			ex->value.scope = TG_SCOPE_SESSION;
+			if (!ex->session_allowed)
+			{
+				ex->session_refused = true;
+				if (!callback)
+				{
+					RegisterXactCallback(tg_token_commit_callback, NULL);
+					callback = true;
+				}
+			}
+		}
+	}
+	tg_context_state = ex;
+	tg_context_serial++;
 	tg_effective_valid = false;
 }
 
@@ -364,6 +562,18 @@ tg_context_init(void)
 							   PGC_USERSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   tg_context_check, tg_context_assign, tg_context_show);
+
+	{
+		struct config_generic **vars = get_guc_variables();
+		int			n = GetNumConfigOptions(),
+					i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(vars[i]->name, "tenantguard.context") == 0)
+				tg_context_gconf = vars[i];
+		if (tg_context_gconf == NULL)
+			elog(ERROR, "tenantguard.context is not defined");
+	}
 
 	DefineCustomBoolVariable("tenantguard.audit_context_entries",
 							 "Record every successful context entry with a signed context token.",
@@ -441,8 +651,11 @@ tg_effective_recompute(void)
 			bound = tg_lookup_binding(outer_user, &binding);
 	}
 
+	tg_effective_key_generation = tg_token_keys_generation;
 	if (tg_context_state && tg_context_state->has &&
-		(!bound || memcmp(binding.tenant.data, tg_context_state->value.tenant, UUID_LEN) == 0))
+		(!bound || memcmp(binding.tenant.data, tg_context_state->value.tenant, UUID_LEN) == 0) &&
+		!(tg_context_state->from_token &&
+		  (tg_context_state->session_refused || !tg_signing_key_active(tg_context_state->kid))))
 	{
 		const tg_context_value *v = &tg_context_state->value;
 
@@ -461,7 +674,19 @@ tg_effective_recompute(void)
 const TgEffectiveContext *
 tg_effective_context(void)
 {
+	/*
+	 * A token context ends at the next statement once its key is retired in
+	 * any backend: take in other backends' invalidations once per statement.
+	 */
+	if (tg_context_state && tg_context_state->from_token &&
+		tg_effective_stmt != GetCurrentStatementStartTimestamp())
+	{
+		tg_effective_stmt = GetCurrentStatementStartTimestamp();
+		AcceptInvalidationMessages();
+	}
 	if (!tg_effective_valid ||
+		(tg_context_state && tg_context_state->from_token &&
+		 tg_effective_key_generation != tg_token_keys_generation) ||
 		tg_effective_session_user != GetSessionUserId() ||
 		tg_effective_outer_user != GetOuterUserId())
 		tg_effective_recompute();
@@ -475,37 +700,37 @@ tg_effective_context(void)
 }
 
 /*
- * Refuse to enter tenant unless it is allowed: the tenant must exist and be
- * active, a bound role stays in its tenant, and a set context is locked.
+ * May tenant be entered now? The tenant must exist and be active, a bound
+ * role stays in its tenant, and a set context is locked. True (refused)
+ * with r filled in, else false.
  */
-static void
-tg_context_check_entry(const pg_uuid_t *tenant)
+static bool
+tg_entry_refused(const pg_uuid_t *tenant, TgEntryRefusal *r)
 {
 	TgBinding	binding;
 	Oid			session_user = GetSessionUserId();
 	Oid			outer_user = GetOuterUserId();
 	bool		bound;
 	char		want[TG_UUID_TEXT_LEN + 1];
-
 	char	   *slug = NULL;
 
+	memset(r, 0, sizeof(*r));
 	tg_uuid_format(tenant->data, want);
 
 	switch (tg_lookup_tenant(tenant, &slug))
 	{
 		case TG_TENANT_UNKNOWN:
-			tg_refuse_entry(NULL, "context.enter", "tenant does not exist");
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("tenant %s does not exist", want)));
-			break;
+			r->sqlstate = ERRCODE_UNDEFINED_OBJECT;
+			r->reason = "tenant does not exist";
+			snprintf(r->message, sizeof(r->message), "tenant %s does not exist", want);
+			return true;
 		case TG_TENANT_SUSPENDED:
-			tg_refuse_entry(tenant, "context.enter", "tenant is suspended");
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("tenant \"%s\" is suspended", slug ? slug : want),
-					 errhint("An administrator can reactivate it with tenantguard.activate_tenant().")));
-			break;
+			r->sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+			r->with_tenant = true;
+			r->reason = "tenant is suspended";
+			snprintf(r->message, sizeof(r->message), "tenant \"%s\" is suspended", slug ? slug : want);
+			strlcpy(r->hint, "An administrator can reactivate it with tenantguard.activate_tenant().", sizeof(r->hint));
+			return true;
 		case TG_TENANT_ACTIVE:
 			break;
 	}
@@ -517,23 +742,41 @@ tg_context_check_entry(const pg_uuid_t *tenant)
 	{
 		char	   *name = GetUserNameFromId(binding.role, true);
 
-		tg_refuse_entry(tenant, "context.enter", "role is bound to another tenant");
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("role \"%s\" is bound to another tenant", name ? name : "?"),
-				 errhint("A bound role can only ever act in its own tenant; connect as another role.")));
+		r->sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		r->with_tenant = true;
+		r->reason = "role is bound to another tenant";
+		snprintf(r->message, sizeof(r->message), "role \"%s\" is bound to another tenant", name ? name : "?");
+		strlcpy(r->hint, "A bound role can only ever act in its own tenant; connect as another role.", sizeof(r->hint));
+		return true;
 	}
 
-	if (tg_context_state && tg_context_state->has &&
+	if (tg_context_state && tg_context_state->has && !tg_context_state->session_refused &&
 		memcmp(tg_context_state->value.tenant, tenant->data, UUID_LEN) != 0)
 	{
-		tg_refuse_entry(tenant, "context.enter", "tenant context is locked to another tenant");
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("tenant context is locked to another tenant"),
-				 errhint("Call tenantguard.clear_context() first, or end the %s.",
-						 tg_context_state->value.scope == TG_SCOPE_SESSION ? "session" : "transaction")));
+		r->sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		r->with_tenant = true;
+		r->reason = "tenant context is locked to another tenant";
+		strlcpy(r->message, "tenant context is locked to another tenant", sizeof(r->message));
+		snprintf(r->hint, sizeof(r->hint), "Call tenantguard.clear_context() first, or end the %s.",
+				 tg_context_state->value.scope == TG_SCOPE_SESSION ? "session" : "transaction");
+		return true;
 	}
+	return false;
+}
+
+/* Refuse (ERROR, recorded) to enter tenant unless tg_entry_refused allows it. */
+static void
+tg_context_check_entry(const pg_uuid_t *tenant)
+{
+	TgEntryRefusal r;
+
+	if (!tg_entry_refused(tenant, &r))
+		return;
+	tg_refuse_entry(r.with_tenant ? tenant : NULL, "context.enter", r.reason);
+	ereport(ERROR,
+			(errcode(r.sqlstate),
+			 errmsg("%s", r.message),
+			 r.hint[0] ? errhint("%s", r.hint) : 0));
 }
 
 /* Assign tenantguard.context from a validated value. */
@@ -640,6 +883,25 @@ tg_context_utility(Node *parsetree)
 								 GUC_ACTION_SET, true, 0, false);
 }
 
+/*
+ * After a utility statement (from the utility hook): a SET of a signed token
+ * for the session is refused at once; the error aborts the transaction,
+ * which restores the setting's previous value.
+ */
+void
+tg_context_utility_done(Node *parsetree)
+{
+	if (!IsA(parsetree, VariableSetStmt) ||
+		((VariableSetStmt *) parsetree)->name == NULL ||
+		strcmp(((VariableSetStmt *) parsetree)->name, "tenantguard.context") != 0)
+		return;
+	if (tg_context_state && tg_context_state->from_token && tg_context_state->session_refused)
+	{
+		tg_refuse_entry(NULL, "context.token", "token set for the session");
+		tg_refuse_session_token();
+	}
+}
+
 PG_FUNCTION_INFO_V1(tg_set_tenant);
 
 /* set_tenant(tenant uuid, is_local boolean): administrators enter a tenant. */
@@ -686,6 +948,66 @@ tg_clear_context(PG_FUNCTION_ARGS)
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SET, true, 0, false);
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(tg_assume);
+
+/*
+ * assume(token text, is_local boolean): enter the context a signed token
+ * carries, for the transaction (default) or the session; the same checks
+ * as SET LOCAL tenantguard.context (28000 for a bad token).
+ */
+Datum
+tg_assume(PG_FUNCTION_ARGS)
+{
+	char	   *token;
+	bool		is_local;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("token must not be null")));
+	token = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+	if (token[0] == '\0' || tg_ctx_is_internal(token, strlen(token)))
+	{
+		tg_refuse_entry(NULL, "context.token", "invalid context token");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("invalid context token"),
+				 errdetail("%s", tg_jwt_status_sentence(TG_JWT_MALFORMED))));
+	}
+	tg_assume_session = !is_local;
+	PG_TRY();
+	{
+		(void) set_config_option("tenantguard.context", token,
+								 PGC_USERSET, PGC_S_SESSION,
+								 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		tg_assume_session = false;
+		explicit_bzero(token, strlen(token));
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
+}
+
+/*
+ * The claims (payload JSON) of the token the context in force was entered
+ * with, or NULL when there is no such context.
+ */
+const char *
+tg_context_claims(size_t *len, uint64 *serial)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+
+	if (c == NULL || tg_context_state == NULL || !tg_context_state->from_token ||
+		c->scope == TG_SCOPE_BOUND)
+		return NULL;
+	*len = tg_context_state->claims_len;
+	*serial = tg_context_serial;
+	return tg_context_state->claims;
 }
 
 PG_FUNCTION_INFO_V1(tg_current_tenant);

@@ -33,6 +33,8 @@ extern const TgEffectiveContext *tg_effective_context(void);
 extern void tg_context_enter_nested(const pg_uuid_t *tenant);
 /* From the utility hook: RESET of a mirror setting clears the context. */
 extern void tg_context_utility(Node *parsetree);
+/* From the utility hook, after the statement: refuses a token SET for the session. */
+extern void tg_context_utility_done(Node *parsetree);
 
 /*
  * Who is acting now, for an audit event: the context's tenant and
@@ -40,6 +42,12 @@ extern void tg_context_utility(Node *parsetree);
  * the next call overwrites; tg_event_init() copies it.
  */
 extern const TgActor *tg_actor_current(void);
+
+/*
+ * The payload JSON of the token the context in force came from, or NULL;
+ * *serial changes whenever the setting is assigned again.
+ */
+extern const char *tg_context_claims(size_t *len, uint64 *serial);
 
 /*
  * Who entered a tenant: an administrator (set_tenant(); always recorded) or

@@ -23,6 +23,7 @@
 #include "guard_access.h"
 #include "guard_ddl.h"
 #include "hooks.h"
+#include "jti_store.h"
 #include "reveal_tally.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
@@ -135,6 +136,7 @@ tg_hook_utility(PlannedStmt *pstmt, const char *queryString,
 		tg_statement_depth--;
 	}
 	PG_END_TRY();
+	tg_context_utility_done(pstmt->utilityStmt);
 	/* COPY FROM fires row triggers without the executor hooks */
 	tg_events_flush();
 	if (tg_statement_depth == 0)
@@ -147,6 +149,7 @@ tg_hook_shmem_request(void)
 	if (prev_shmem_request)
 		prev_shmem_request();
 	tg_audit_queue_shmem_request();
+	tg_jti_shmem_request();
 }
 
 static void
@@ -155,6 +158,7 @@ tg_hook_shmem_startup(void)
 	if (prev_shmem_startup)
 		prev_shmem_startup();
 	tg_audit_queue_shmem_startup();
+	tg_jti_shmem_startup();
 }
 
 /* Install every hook (from _PG_init, after the modules' own init). */

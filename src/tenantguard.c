@@ -19,7 +19,9 @@
 #include "guard_access.h"
 #include "guard_ddl.h"
 #include "hooks.h"
+#include "jti_store.h"
 #include "keyring.h"
+#include "token_keys.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,6 +40,8 @@ _PG_init(void)
 	tg_keyring_init();
 	tg_cache_init();
 	tg_audit_queue_init();
+	tg_jti_init();
+	tg_token_keys_init();
 	tg_context_init();
 	tg_guard_access_init();
 	tg_guard_ddl_init();

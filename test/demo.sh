@@ -220,7 +220,7 @@ check app_acme "app_acme sees 2 rows, all of them acme's" \
 
 step "Spoofing the context fails"
 say "The context settings are read-only; tenantguard.context only takes values set by" \
-    "tenantguard itself (signed context tokens for applications are coming)." \
+    "tenantguard itself, or a signed context token (next steps)." \
     "Writing another tenant's id into a row is stopped by the policy's WITH CHECK."
 sql app_acme \
     "tenant context settings are read-only" \
@@ -240,10 +240,44 @@ check app_acme "still in acme, still 2 rows" \
 
 step "No context, no rows: an error that says what to do"
 say "platform_admin has not entered a tenant in this session." \
-    "(The hint also names entry paths that are coming: assume, resume, agent_login.)"
+    "(The hint also names entry paths that are coming: resume, agent_login.)"
 sql platform_admin "no tenant context is set" <<'SQL'
 SELECT tenant_slug, scope FROM tenantguard.whoami();
 SELECT count(*) FROM notes;
+SQL
+
+step "An app server's signed token: the database decides the tenant"
+say "An administrator makes an HS256 key; the app server keeps its secret and mints a" \
+    "short-lived JWT per request (any JWT library: docs/identity.md). Here mint_token()" \
+    "stands in for the app server. app_server is an unbound tenantguard_app login:" \
+    "it cannot choose a tenant, only present a token that a trusted key signed."
+sql platform_admin <<'SQL'
+SELECT kid, length(secret) AS secret_chars FROM tenantguard.add_signing_key();
+SQL
+psql -X -q -U postgres -d postgres -c "CREATE ROLE app_server LOGIN IN ROLE tenantguard_app" >/dev/null
+token=$(psql -X -tA -U platform_admin -d postgres -c \
+  "SELECT tenantguard.mint_token(tenantguard.tenant_id('globex'), 'user-42', 'operator', '5 minutes')")
+sql app_server <<SQL
+BEGIN;
+SET LOCAL tenantguard.context = '$token';
+SELECT tenant_slug, principal, role, scope FROM tenantguard.whoami();
+SELECT body FROM notes;
+COMMIT;
+SELECT count(*) AS contexts_after_commit FROM tenantguard.whoami() WHERE tenant_id IS NOT NULL;
+SQL
+
+step "Forged, tampered and session-level tokens are refused"
+say "Changing one character breaks the signature (28000, and the error never shows the" \
+    "token); a session-level SET would leak to the next client behind a pooler (42501)."
+i=$(( ${#token} - 10 ))
+c=${token:$i:1}; [ "$c" = A ] && c=B || c=A
+forged="${token:0:$i}$c${token:$((i + 1))}"
+sql app_server "invalid context token" "a signed context token cannot be set for the session" <<SQL
+BEGIN;
+SET LOCAL tenantguard.context = '$forged';
+ROLLBACK;
+SET tenantguard.context = '$token';
+SELECT count(*) AS contexts FROM tenantguard.whoami() WHERE tenant_id IS NOT NULL;
 SQL
 
 step "The DDL guard"

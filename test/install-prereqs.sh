@@ -16,6 +16,8 @@ packages=(
   postgresql-15-pgaudit
   openssl
   python3
+  python3-jwt
+  python3-cryptography
 )
 
 missing=()

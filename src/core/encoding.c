@@ -49,6 +49,18 @@ tg_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
 	return (long) bin_len;
 }
 
+int
+tg_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 bool
 tg_hex_decode(const char *in, size_t len, uint8_t *out, size_t n)
 {

@@ -21,6 +21,9 @@ void		tg_b64url_encode(const uint8_t *in, size_t n, char *out);
  */
 long		tg_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
 
+/* The value of one hex digit (either case), -1 for any other character. */
+int			tg_hex_digit(char c);
+
 /* Decode exactly 2*n hex digits (either case) into n bytes. */
 bool		tg_hex_decode(const char *in, size_t len, uint8_t *out, size_t n);
 

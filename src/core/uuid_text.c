@@ -1,19 +1,8 @@
 /*
  * uuid_text.c — parse and format RFC 4122 textual UUIDs (pure C).
  */
+#include "encoding.h"
 #include "uuid_text.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Parse the canonical hyphenated form; anything else is rejected. */
 bool
@@ -36,8 +25,8 @@ tg_uuid_parse(const char *text, size_t len, uint8_t out[TG_UUID_LEN])
 			i++;
 			continue;
 		}
-		hi = hexval(text[i]);
-		lo = hexval(text[i + 1]);
+		hi = tg_hex_digit(text[i]);
+		lo = tg_hex_digit(text[i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[n++] = (uint8_t) ((hi << 4) | lo);

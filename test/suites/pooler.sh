@@ -295,6 +295,26 @@ o3g=$(client_run c3 "EXECUTE tg_q;")
 tg_check_eq "tx pool: a client without context executing it gets 42501" "$(tg_sqlstate "$o3g")" "42501"
 tg_check_lacks "tx pool: ... and no rows" "$o3g" "rows:"
 
+# Signed context tokens through the pooler: each transaction carries its own
+# token with SET LOCAL (docs/identity.md); the next client on the same server
+# connection has no context, and a session-level SET of a token is refused.
+TKID=$(tg_psql -d "$DB" -c "SELECT kid FROM tenantguard.add_signing_key()")
+TOKA=$(tg_psql -d "$DB" -c "SELECT tenantguard.mint_token('$A', 'pool-user-a', 'viewer')")
+TOKB=$(tg_psql -d "$DB" -c "SELECT tenantguard.mint_token('$B', 'pool-user-b', 'viewer')")
+ot1=$(client_run c1 "BEGIN; SET LOCAL tenantguard.context = '$TOKA'; $PID $ROWS COMMIT;")
+ot2=$(client_run c2 "BEGIN; SELECT set_config('tenantguard.context', '$TOKB', true) IS NOT NULL; $PID $ROWS COMMIT;")
+ot1b=$(client_run c1 "BEGIN; SET LOCAL tenantguard.context = '$TOKA'; $PID $ROWS COMMIT;")
+ot3=$(client_run c3 "$PID $CTX")
+check_rows "tx pool: a token (SET LOCAL) enters its tenant for the transaction" "$ot1" "a1,a2"
+check_rows "tx pool: another client's token (set_config) enters its own tenant" "$ot2" "b1,b2,b3,b4"
+check_rows "tx pool: the same token re-sent in the next transaction enters again" "$ot1b" "a1,a2"
+tg_check_eq "tx pool: token transactions ran on the shared backend" \
+  "$(pid_of "$ot1") $(pid_of "$ot2") $(pid_of "$ot3")" "$p1a $p1a $p1a"
+tg_check_contains "tx pool: after them a client that sets nothing has no context" "$ot3" "ctx:null"
+ot4=$(client_run c3 "SET tenantguard.context = '$TOKA'; $CTX")
+tg_check_eq "tx pool: a session-level SET of a token is refused (42501)" "$(tg_sqlstate "$ot4")" "42501"
+tg_check_contains "tx pool: ... and leaves no context" "$ot4" "ctx:null"
+
 client_close c1
 client_close c2
 client_close c3

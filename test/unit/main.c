@@ -15,6 +15,8 @@ main(void)
 	test_secret_ref();
 	test_ledger();
 	test_names();
+	test_json();
+	test_jwt();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

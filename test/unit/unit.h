@@ -33,5 +33,7 @@ void		test_keys(void);
 void		test_secret_ref(void);
 void		test_ledger(void);
 void		test_names(void);
+void		test_json(void);
+void		test_jwt(void);
 
 #endif
