@@ -31,7 +31,9 @@ FLOOD=tgsuite_flood_nobody      # no privileges at all
 FLOOD2=tgsuite_flood_revealer   # may reveal: floods rolled-back reveal summaries
 VICTIM=tgsuite_flood_victim
 VICTIM2=tgsuite_flood_victim2
-FLOOD_SECS=${TG_FLOOD_SECS:-10}
+# long enough that the victims (7 s on a quiet 2-core machine, more under load)
+# finish while every flooder still floods
+FLOOD_SECS=${TG_FLOOD_SECS:-16}
 WORK=$(mktemp -d /tmp/tenantguard-flood-XXXXXX)
 PIDS=()
 
