@@ -67,6 +67,72 @@ CREATE FUNCTION tenantguard._policy_expr(tenant_column name) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT format('(%I = tenantguard.current_tenant())', tenant_column) $$;
 
+-- Citus: is rel distributed by the column col? false without Citus, for
+-- reference tables and for other distribution columns. Citus refuses ALTER
+-- COLUMN ... SET/DROP DEFAULT and DROP NOT NULL on a distribution column.
+CREATE FUNCTION tenantguard._citus_distributed_by(rel regclass, col name) RETURNS boolean
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    found boolean;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                             WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1 AND p.partkey IS NOT NULL
+                               AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) OPERATOR(pg_catalog.=) $2)'
+       INTO found USING rel::oid, col::text;
+    RETURN found;
+END
+$$;
+REVOKE ALL ON FUNCTION tenantguard._citus_distributed_by(regclass, name) FROM PUBLIC;
+
+-- Citus: run "ALTER TABLE rel <action>" on the distribution column of a
+-- distributed table, which Citus' DDL propagation refuses: on this node with
+-- propagation off (in the transaction), then on the shell tables of the nodes
+-- with metadata and on every shard placement, as Citus documents for DDL it
+-- does not propagate itself. The remote part runs over connections of its own
+-- and commits by itself: callers run it before any DDL that Citus propagates
+-- in the transaction (whose locks on the shards it would wait for), and it is
+-- idempotent. A failure on any node is an error.
+CREATE FUNCTION tenantguard._citus_alter_distribution_column(rel regclass, action text) RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    prev text := pg_catalog.current_setting('citus.enable_ddl_propagation');
+    guard text := 'SET lock_timeout = 10000; SET citus.enable_ddl_propagation TO off; ';
+    r record;
+BEGIN
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+    EXECUTE format('ALTER TABLE %s %s', rel, action);
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', prev, true);
+    FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result
+                        FROM pg_catalog.run_command_on_workers($1) w'
+             USING guard || format('ALTER TABLE IF EXISTS %s %s', rel, action)
+    LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'could not alter the tenant column of % on node %', rel, r.node
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = r.result,
+                      HINT = 'Call it again once every node is reachable and no other transaction holds a lock on the table.';
+        END IF;
+    END LOOP;
+    FOR r IN EXECUTE 'SELECT p.nodename || '':'' || p.nodeport AS node, p.shardid, p.success, p.result
+                        FROM pg_catalog.run_command_on_placements($1, $2) p'
+             USING rel, guard || 'ALTER TABLE %s ' || replace(action, '%', '%%')
+    LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'could not alter the tenant column of shard % of % on node %', r.shardid, rel, r.node
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = r.result,
+                      HINT = 'Call it again once every node is reachable and no other transaction holds a lock on the table.';
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenantguard._citus_alter_distribution_column(regclass, text) FROM PUBLIC;
+
 -- Protect one table (not its partitions); parent is set for partitions.
 CREATE FUNCTION tenantguard._protect_one(rel regclass, tenant_column name, create_index boolean, parent regclass,
                                          check_owner boolean DEFAULT true)
@@ -121,11 +187,17 @@ BEGIN
                 att.attnotnull, att.def);
     END IF;
 
+    IF att.def IS DISTINCT FROM 'tenantguard.current_tenant()' THEN
+        IF tenantguard._citus_distributed_by(rel, tenant_column) THEN
+            -- first: its remote part must not wait for the locks of the DDL below
+            PERFORM tenantguard._citus_alter_distribution_column(rel,
+                format('ALTER COLUMN %I SET DEFAULT tenantguard.current_tenant()', tenant_column));
+        ELSE
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenantguard.current_tenant()', rel, tenant_column);
+        END IF;
+    END IF;
     IF NOT att.attnotnull THEN
         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', rel, tenant_column);
-    END IF;
-    IF att.def IS DISTINCT FROM 'tenantguard.current_tenant()' THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenantguard.current_tenant()', rel, tenant_column);
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', rel);
@@ -236,6 +308,7 @@ CREATE FUNCTION tenantguard.unprotect(rel regclass) RETURNS void
 DECLARE
     reg record;
     part record;
+    col_action text;
 BEGIN
     SELECT * INTO reg FROM tenantguard.protected_registry r WHERE r.rel = unprotect.rel;
     IF NOT FOUND THEN
@@ -253,6 +326,19 @@ BEGIN
     END IF;
 
     PERFORM tenantguard._guard_bypass(true);
+    -- column changes recurse into partitions from the top table; first, for
+    -- the remote part of a Citus distribution column's changes
+    col_action := CASE WHEN reg.prev_default IS NULL
+                       THEN format('ALTER COLUMN %I DROP DEFAULT', reg.tenant_column)
+                       ELSE format('ALTER COLUMN %I SET DEFAULT %s', reg.tenant_column, reg.prev_default) END;
+    IF NOT reg.prev_not_null THEN
+        col_action := col_action || format(', ALTER COLUMN %I DROP NOT NULL', reg.tenant_column);
+    END IF;
+    IF tenantguard._citus_distributed_by(rel, reg.tenant_column) THEN
+        PERFORM tenantguard._citus_alter_distribution_column(rel, col_action);
+    ELSE
+        EXECUTE format('ALTER TABLE %s %s', rel, col_action);
+    END IF;
     -- the table and all its partitions: policies and row security
     FOR part IN
         WITH RECURSIVE tree(relid) AS (
@@ -280,15 +366,6 @@ BEGIN
         END IF;
         DELETE FROM tenantguard.protected_registry r WHERE r.rel = part.rel;
     END LOOP;
-    -- column changes recurse into partitions from the top table
-    IF reg.prev_default IS NULL THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', rel, reg.tenant_column);
-    ELSE
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', rel, reg.tenant_column, reg.prev_default);
-    END IF;
-    IF NOT reg.prev_not_null THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL', rel, reg.tenant_column);
-    END IF;
     IF reg.created_index IS NOT NULL THEN
         EXECUTE format('DROP INDEX IF EXISTS %I.%I',
                        (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
