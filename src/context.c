@@ -76,11 +76,35 @@ const char *const tg_enter_hint =
 "tenantguard.resume(session_token) for signed-in users, tenantguard.agent_login(...) for agents, "
 "or connect as a role bound with tenantguard.bind_role().";
 
+/* Upper layers' listeners, told whenever the context may have changed. */
+#define TG_MAX_CONTEXT_LISTENERS 4
+static void (*tg_context_listeners[TG_MAX_CONTEXT_LISTENERS]) (void);
+static int	tg_n_context_listeners = 0;
+
+void
+tg_context_register_change_listener(void (*listener) (void))
+{
+	if (tg_n_context_listeners >= TG_MAX_CONTEXT_LISTENERS)
+		elog(ERROR, "too many tenantguard context listeners");
+	tg_context_listeners[tg_n_context_listeners++] = listener;
+}
+
+/* The effective context may differ from now on; must not fail or read catalogs. */
+static void
+tg_context_changed(void)
+{
+	int			i;
+
+	tg_effective_valid = false;
+	for (i = 0; i < tg_n_context_listeners; i++)
+		tg_context_listeners[i] ();
+}
+
 /* The caches changed: recompute the effective context on next use. */
 static void
 tg_context_invalidate(void)
 {
-	tg_effective_valid = false;
+	tg_context_changed();
 }
 
 /* Validate a new value of tenantguard.context and parse it into extra. */
@@ -297,7 +321,7 @@ static void
 tg_context_assign(const char *newval, void *extra)
 {
 	tg_context_state = (const TgContextExtra *) extra;
-	tg_effective_valid = false;
+	tg_context_changed();
 }
 
 /* Never show the stored value; say whether a context is set. */

@@ -88,17 +88,6 @@ tg_check_unprotected_parent(RangeTblEntry *rte, bool write)
 	}
 }
 
-/* Is Citus loaded in this server (it must be preloaded)? Looked up once. */
-static bool
-tg_citus_loaded(void)
-{
-	static int	loaded = -1;
-
-	if (loaded < 0)
-		loaded = GetConfigOption("citus.version", true, false) != NULL;
-	return loaded == 1;
-}
-
 /*
  * Citus: is relid a shard, or a worker's shell table, of a protected
  * distributed table? Citus copies the isolation policy to every shard and
