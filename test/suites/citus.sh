@@ -49,7 +49,7 @@ cleanup() {
   fi
   echo "# citus suite took $(( $(date +%s) - started ))s"
 }
-trap 'cleanup; tg_suite_finish' EXIT
+trap 'cleanup; tg_suite_finish; exit $((TG_FAILED > 0 ? 1 : 0))' EXIT
 
 # --- Citus: installed, or built from the vendored source --------------------
 citus_vendor() {
@@ -122,6 +122,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$T/$n'
 fsync = off
 max_connections = 100
+max_worker_processes = 16
 lc_messages = 'C'
 CONF
   tg_as_postgres "$PGBIN/pg_ctl" -D "$T/$n/data" -l "$T/$n/server.log" -w -t 60 start >/dev/null ||
@@ -377,8 +378,24 @@ refusals() {
   on_workers postgres "SELECT count(*) > 0 FROM tenantguard_audit.events
                         WHERE action = 'access' AND decision = 'deny' AND reason = 'no tenant context is set'"
 }
-for _ in $(seq 1 300); do [ "$(refusals)" = "t|t" ] && break; sleep 0.1; done
-tg_check_eq "each worker recorded the refusal in its own audit ledger" "$(refusals)" "t|t"
+
+# --- Citus' own operations: a shard moved to the other worker ------------------
+on coord postgres "GRANT CREATE ON SCHEMA public TO owner_role" >/dev/null   # owned's shard moves along
+shard=$(on coord postgres "SELECT get_shard_id_for_distribution_column('docs', '$A')")
+from=$(node_of "$A")
+to=$([ "$from" = "${PORT[w1]}" ] && echo "${PORT[w2]}" || echo "${PORT[w1]}")
+out=$(on coord postgres "SELECT citus_move_shard_placement($shard, '127.0.0.1', $from, '127.0.0.1', $to,
+                                                           shard_transfer_mode => 'block_writes')")
+tg_check_eq "a shard group of protected tables moves to the other worker" "$out$(node_of "$A")" "$to"
+tg_check_eq "the moved shard is protected on its new node" \
+  "$(on coord postgres "SELECT success || ':' || result FROM run_command_on_placements('docs',
+     \$\$SELECT relrowsecurity AND relforcerowsecurity AND EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = '%1\$s'::regclass
+                                                               AND polname = 'tenantguard_isolation')
+         FROM pg_class WHERE oid = '%1\$s'::regclass\$\$) WHERE shardid = $shard")" "true:t"
+tg_check_eq "after the move: the tenant's rows, and no other's" \
+  "$(on coord acme_app "SELECT count(*) || ' ' || count(*) FILTER (WHERE tenant_id <> '$A') FROM docs")" "21 0"
+out=$(on coord app "BEGIN; $SETT SELECT count(*) FROM docs WHERE tenant_id = '$A'; COMMIT;")
+tg_check_eq "after the move: the new node fails closed without a context (42501)" "$(tg_sqlstate "$out")" "42501"
 
 # --- one tenant, one shard: routing by the context ----------------------------
 out=$(on coord acme_app "EXPLAIN (COSTS OFF) SELECT * FROM docs WHERE id = 5")
@@ -438,6 +455,10 @@ out=$(on coord acme_app "INSERT INTO creds (id, s) VALUES (1, tenantguard.seal('
 tg_check_eq "sealed on the coordinator, revealed on a worker" "$out" "acme-secret"
 out=$(on coord bolt_app "SELECT count(*) FROM creds")
 tg_check_eq "another tenant does not see the sealed row" "$out" "0"
+
+# the workers' ledgers write queued refusals asynchronously: checked last
+for _ in $(seq 1 300); do [ "$(refusals)" = "t|t" ] && break; sleep 0.1; done
+tg_check_eq "each worker recorded the refusals in its own audit ledger" "$(refusals)" "t|t"
 
 # --- signed context tokens (UNVERIFIED until tenantguard.mint_token exists) ----
 # b64url TEXT
