@@ -150,10 +150,10 @@ tg_guard_check_perms(List *rangeTable, bool ereport_on_violation)
 			continue;
 		if (tg_effective_context() != NULL)
 			continue;			/* later entries may still be unprotected parents */
-		if (!registered && !(shard = tg_is_citus_isolated(rte->relid)))
-			continue;
 		user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 		if (check_enable_rls(rte->relid, user, true) != RLS_ENABLED)
+			continue;
+		if (!registered && !(shard = tg_is_citus_isolated(rte->relid)))
 			continue;
 		if (!ereport_on_violation)
 			return false;
