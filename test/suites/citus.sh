@@ -27,8 +27,8 @@
 # only once tenantguard.mint_token() exists: token_checks below, UNVERIFIED
 # until then.
 #
-# Needs root the first time (Citus is built and installed). Independent of the
-# main cluster of run-all.sh.
+# Run by make test-citus (run-all.sh skips it; .ci/run runs both). Needs root
+# the first time (Citus is built and installed); ~30 s after that.
 set -u
 cd "$(dirname "$0")/../.."
 TG_SUITE=citus
