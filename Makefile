@@ -1,4 +1,4 @@
-# tenantguard — PGXS build plus the two set-up commands (make demo, make test).
+# tenantguard — PGXS build plus the set-up commands (make demo, make test, make test-citus).
 
 EXTENSION   = tenantguard
 EXTVERSION  = 0.1.0
@@ -26,7 +26,7 @@ PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_con
 
 .DEFAULT_GOAL := all
 
-.PHONY: prereqs test demo bench unit
+.PHONY: prereqs test test-citus demo bench unit
 
 # Installs the Debian packages the build, tests and demo need (idempotent).
 prereqs:
@@ -39,6 +39,15 @@ test: prereqs
 	@$(MAKE) -s all
 	@$(MAKE) -s install >/dev/null
 	@bash test/run-all.sh
+
+# The Citus suite (test/suites/citus.sh), apart from make test: the first run
+# builds Citus 13.2.2 from ../shared/vendor/citus (about 2.5 minutes, as root,
+# into the system PostgreSQL), then a coordinator and two workers (~40 s).
+# .ci/run runs both.
+test-citus: prereqs
+	@$(MAKE) -s all
+	@$(MAKE) -s install >/dev/null
+	@bash test/suites/citus.sh
 
 demo: prereqs
 	@$(MAKE) -s all

@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -108,6 +109,17 @@ void
 tg_cache_init(void)
 {
 	CacheRegisterRelcacheCallback(tg_relcache_callback, (Datum) 0);
+}
+
+/* Is Citus loaded in this server (it must be preloaded)? Looked up once. */
+bool
+tg_citus_loaded(void)
+{
+	static int	loaded = -1;
+
+	if (loaded < 0)
+		loaded = GetConfigOption("citus.version", true, false) != NULL;
+	return loaded == 1;
 }
 
 /* Is the extension installed in this database? Looks up its tables. */

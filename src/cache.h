@@ -29,6 +29,8 @@ extern void tg_cache_init(void);
 /* Called (by upper layers) whenever the caches are dropped. */
 extern void tg_cache_register_listener(void (*listener) (void));
 extern bool tg_extension_present(void);
+/* Is Citus loaded in this server? (Citus must be preloaded.) */
+extern bool tg_citus_loaded(void);
 extern bool tg_is_protected(Oid relid, char *tenant_column);
 extern bool tg_lookup_binding(Oid role, TgBinding *out);
 extern TgTenantStatus tg_lookup_tenant(const pg_uuid_t *tenant, char **slug);

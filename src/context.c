@@ -120,11 +120,35 @@ const char *const tg_enter_hint =
 "tenantguard.resume(session_token) for signed-in users, tenantguard.agent_login(...) for agents, "
 "or connect as a role bound with tenantguard.bind_role().";
 
+/* Upper layers' listeners, told whenever the context may have changed. */
+#define TG_MAX_CONTEXT_LISTENERS 4
+static void (*tg_context_listeners[TG_MAX_CONTEXT_LISTENERS]) (void);
+static int	tg_n_context_listeners = 0;
+
+void
+tg_context_register_change_listener(void (*listener) (void))
+{
+	if (tg_n_context_listeners >= TG_MAX_CONTEXT_LISTENERS)
+		elog(ERROR, "too many tenantguard context listeners");
+	tg_context_listeners[tg_n_context_listeners++] = listener;
+}
+
+/* The effective context may differ from now on; must not fail or read catalogs. */
+static void
+tg_context_changed(void)
+{
+	int			i;
+
+	tg_effective_valid = false;
+	for (i = 0; i < tg_n_context_listeners; i++)
+		tg_context_listeners[i] ();
+}
+
 /* The caches changed: recompute the effective context on next use. */
 static void
 tg_context_invalidate(void)
 {
-	tg_effective_valid = false;
+	tg_context_changed();
 }
 
 static bool tg_entry_refused(const pg_uuid_t *tenant, TgEntryRefusal *r);
@@ -495,7 +519,7 @@ tg_context_assign(const char *newval, void *extra)
 	}
 	tg_context_state = ex;
 	tg_context_serial++;
-	tg_effective_valid = false;
+	tg_context_changed();
 }
 
 /* Never show the stored value; say whether a context is set. */

@@ -29,6 +29,12 @@ typedef struct TgEffectiveContext
 extern const char *const tg_enter_hint;
 
 extern void tg_context_init(void);
+/*
+ * Called whenever the effective context may have changed (the setting was
+ * assigned, bindings or tenants changed), from GUC assign hooks too: the
+ * listener must not fail or read catalogs.
+ */
+extern void tg_context_register_change_listener(void (*listener) (void));
 extern const TgEffectiveContext *tg_effective_context(void);
 extern void tg_context_enter_nested(const pg_uuid_t *tenant);
 /* From the utility hook: RESET of a mirror setting clears the context. */

@@ -10,18 +10,22 @@
 
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/rls.h"
 
 #include "cache.h"
 #include "context.h"
 #include "event_store.h"
 #include "guard_access.h"
+#include "tenantguard.h"
 
 static bool tg_require_context = true;
 
@@ -85,6 +89,36 @@ tg_check_unprotected_parent(RangeTblEntry *rte, bool write)
 }
 
 /*
+ * Citus: is relid a shard, or a worker's shell table, of a protected
+ * distributed table? Citus copies the isolation policy to every shard and
+ * shell, but protect()'s registry lives only on the node where protect() ran,
+ * so on the other nodes a relation under row level security that carries the
+ * isolation policy counts as protected for the fail-closed check: a query
+ * that Citus sends without a tenant context then fails with 42501 instead of
+ * returning no rows. Only where Citus is installed in the database; the DDL
+ * guard does not use it (it must not refuse the DDL Citus propagates).
+ */
+static bool
+tg_is_citus_isolated(Oid relid)
+{
+	Relation	rel;
+	bool		found = false;
+	ListCell   *lc;
+
+	if (!tg_citus_loaded())
+		return false;
+	rel = RelationIdGetRelation(relid);
+	if (!RelationIsValid(rel))
+		return false;
+	if (rel->rd_rel->relrowsecurity && rel->rd_rsdesc != NULL)
+		foreach(lc, rel->rd_rsdesc->policies)
+			if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, TG_POLICY_NAME) == 0)
+				found = true;
+	RelationClose(rel);
+	return found && OidIsValid(get_extension_oid("citus", true));
+}
+
+/*
  * Fail closed: a protected relation under RLS needs a tenant context (the
  * ExecutorCheckPerms hook, installed by hooks.c).
  */
@@ -100,25 +134,26 @@ tg_guard_check_perms(List *rangeTable, bool ereport_on_violation)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 		Oid			user;
+		bool		registered;
+		bool		shard = false;
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
+		registered = tg_is_protected(rte->relid, NULL);
 		/* a leak, not a missing context: checked whatever require_context says */
 		if (rte->relkind == RELKIND_PARTITIONED_TABLE &&
-			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE)) != 0 &&
-			!tg_is_protected(rte->relid, NULL))
+			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE)) != 0 && !registered)
 			tg_check_unprotected_parent(rte, true);
-		if (rte->inh && !tg_is_protected(rte->relid, NULL))
-		{
+		if (rte->inh && !registered)
 			tg_check_unprotected_parent(rte, false);
-			continue;
-		}
-		if (!tg_require_context || !tg_is_protected(rte->relid, NULL))
+		if (!tg_require_context || (!registered && !tg_citus_loaded()))
 			continue;
 		if (tg_effective_context() != NULL)
 			continue;			/* later entries may still be unprotected parents */
 		user = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 		if (check_enable_rls(rte->relid, user, true) != RLS_ENABLED)
+			continue;
+		if (!registered && !(shard = tg_is_citus_isolated(rte->relid)))
 			continue;
 		if (!ereport_on_violation)
 			return false;
@@ -127,6 +162,13 @@ tg_guard_check_perms(List *rangeTable, bool ereport_on_violation)
 						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
 													 get_rel_name(rte->relid)),
 						  "no tenant context is set");
+		if (shard)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no tenant context is set"),
+					 errdetail("Table \"%s\" on this Citus node carries tenantguard's isolation policy (a shard or shell of a protected distributed table).",
+							   get_rel_name(rte->relid)),
+					 errhint("Citus forwards only SET LOCAL to its workers: enter the tenant on the coordinator with SET LOCAL tenantguard.context = '<signed token>' (citus.propagate_set_commands = 'local'), or connect as a role bound on every node; set_tenant() and assume() are not forwarded.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("no tenant context is set"),

@@ -3,9 +3,10 @@
  * hands each to the module that owns the behaviour: the access check
  * (ExecutorCheckPerms), the DDL guard, the context's mirror settings and the
  * event store's open events table (ProcessUtility), the audit queue's shared memory (shmem_request,
- * shmem_startup), and the statement boundaries and running range table
+ * shmem_startup), the statement boundaries and running range table
  * that the reveal tally and the call site need (ExecutorRun,
- * ExecutorFinish, ProcessUtility).
+ * ExecutorFinish, ProcessUtility), and the tenant constant that routes a
+ * query to one Citus shard (planner).
  *
  * Layer 8: calls the modules below; nothing calls it but _PG_init.
  */
@@ -13,11 +14,13 @@
 
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 
 #include "audit_queue.h"
 #include "call_site.h"
+#include "citus_route.h"
 #include "context.h"
 #include "event_store.h"
 #include "guard_access.h"
@@ -32,6 +35,7 @@ static shmem_request_hook_type prev_shmem_request = NULL;
 static shmem_startup_hook_type prev_shmem_startup = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static planner_hook_type prev_planner = NULL;
 
 /*
  * Statements: how deep we are in executor runs and utility statements. When
@@ -143,6 +147,26 @@ tg_hook_utility(PlannedStmt *pstmt, const char *queryString,
 		tg_tally_statement_end();
 }
 
+/*
+ * Planning: with Citus, the tenant constant goes in before Citus' planner
+ * (called next, it prunes shards) and the plan is marked after it.
+ */
+static PlannedStmt *
+tg_hook_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	bool		folded = tg_route_fold(parse);
+	PlannedStmt *result;
+
+	if (prev_planner)
+		result = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (folded)
+		tg_route_mark(result);
+	return result;
+}
+
 static void
 tg_hook_shmem_request(void)
 {
@@ -177,4 +201,6 @@ tg_hooks_install(void)
 	ExecutorRun_hook = tg_hook_executor_run;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = tg_hook_executor_finish;
+	prev_planner = planner_hook;
+	planner_hook = tg_hook_planner;
 }

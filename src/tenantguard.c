@@ -15,6 +15,7 @@
 #include "audit_queue.h"
 #include "audit_worker.h"
 #include "cache.h"
+#include "citus_route.h"
 #include "context.h"
 #include "guard_access.h"
 #include "guard_ddl.h"
@@ -45,6 +46,7 @@ _PG_init(void)
 	tg_context_init();
 	tg_guard_access_init();
 	tg_guard_ddl_init();
+	tg_route_init();
 	tg_audit_worker_init();
 
 	MarkGUCPrefixReserved("tenantguard");

@@ -67,6 +67,82 @@ CREATE FUNCTION tenantguard._policy_expr(tenant_column name) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT format('(%I = tenantguard.current_tenant())', tenant_column) $$;
 
+-- Citus: is rel distributed by the column col? false without Citus, for
+-- reference tables and for other distribution columns. Citus refuses ALTER
+-- COLUMN ... SET/DROP DEFAULT and DROP NOT NULL on a distribution column.
+CREATE FUNCTION tenantguard._citus_distributed_by(rel regclass, col name) RETURNS boolean
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    found boolean;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                             WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1 AND p.partkey IS NOT NULL
+                               AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) OPERATOR(pg_catalog.=) $2)'
+       INTO found USING rel::oid, col::text;
+    RETURN found;
+END
+$$;
+REVOKE ALL ON FUNCTION tenantguard._citus_distributed_by(regclass, name) FROM PUBLIC;
+
+-- Citus: run "ALTER TABLE rel <action>" on the distribution column of a
+-- distributed table, which Citus' DDL propagation refuses: on this node with
+-- propagation off (in the transaction), then on the shell tables of the nodes
+-- with metadata and on every shard placement, as Citus documents for DDL it
+-- does not propagate itself. The remote part runs over connections of its own
+-- and commits by itself, so callers run it before any DDL that Citus
+-- propagates in the transaction (it would wait for that DDL's locks on the
+-- shards until lock_timeout, 5 s when unset, and fail); it is idempotent. Each
+-- remote command is one statement (Citus reports only the first result of a
+-- multi-statement string). A failure on any node is an error.
+CREATE FUNCTION tenantguard._citus_alter_distribution_column(rel regclass, action text) RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    prev text := pg_catalog.current_setting('citus.enable_ddl_propagation');
+    wait text := pg_catalog.current_setting('lock_timeout');
+    prologue text;
+    r record;
+BEGIN
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+    EXECUTE format('ALTER TABLE %s %s', rel, action);
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', prev, true);
+
+    prologue := format('DO $tg_citus$ BEGIN SET LOCAL lock_timeout = %L; SET LOCAL citus.enable_ddl_propagation = off; ',
+                       CASE WHEN wait IN ('0', '') THEN '5s' ELSE wait END);
+    FOR r IN EXECUTE 'SELECT w.nodename || '':'' || w.nodeport AS node, w.success, w.result
+                        FROM pg_catalog.run_command_on_workers($1) w'
+             USING prologue || format('EXECUTE %L; END $tg_citus$', format('ALTER TABLE IF EXISTS %s %s', rel, action))
+    LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'could not change the tenant column of % on node %', rel, r.node
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = r.result,
+                      HINT = 'Call it again once every node is reachable, in a transaction that has not changed the table yet.';
+        END IF;
+    END LOOP;
+    -- Citus puts each placement's (quoted, qualified) name where the one %s
+    -- is left, so every other % is doubled; the name arrives dollar-quoted
+    FOR r IN EXECUTE 'SELECT p.nodename || '':'' || p.nodeport AS node, p.shardid, p.success, p.result
+                        FROM pg_catalog.run_command_on_placements($1, $2) p'
+             USING rel, replace(prologue || format('EXECUTE pg_catalog.format(%L, $tg_rel$',
+                                                   'ALTER TABLE %s ' || replace(action, '%', '%%')), '%', '%%')
+                        || '%s$tg_rel$::pg_catalog.regclass); END $tg_citus$'
+    LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'could not change the tenant column of shard % of % on node %', r.shardid, rel, r.node
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = r.result,
+                      HINT = 'Call it again once every node is reachable, in a transaction that has not changed the table yet.';
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenantguard._citus_alter_distribution_column(regclass, text) FROM PUBLIC;
+
 -- Protect one table (not its partitions); parent is set for partitions.
 CREATE FUNCTION tenantguard._protect_one(rel regclass, tenant_column name, create_index boolean, parent regclass,
                                          check_owner boolean DEFAULT true)
@@ -121,11 +197,24 @@ BEGIN
                 att.attnotnull, att.def);
     END IF;
 
-    IF NOT att.attnotnull THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', rel, tenant_column);
-    END IF;
-    IF att.def IS DISTINCT FROM 'tenantguard.current_tenant()' THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenantguard.current_tenant()', rel, tenant_column);
+    IF tenantguard._citus_distributed_by(rel, tenant_column) THEN
+        -- first (its remote part must not wait for the locks of the DDL
+        -- below), and every time: it repairs the workers after a
+        -- rolled-back unprotect(), whose remote part had committed. Not for
+        -- a partition that has both already: its parent's change recursed
+        -- into it on every node, and the parent's DDL now locks its shards.
+        IF parent IS NULL OR NOT (att.attnotnull AND att.def IS NOT DISTINCT FROM 'tenantguard.current_tenant()') THEN
+            PERFORM tenantguard._citus_alter_distribution_column(rel,
+                format('ALTER COLUMN %1$I SET DEFAULT tenantguard.current_tenant(), ALTER COLUMN %1$I SET NOT NULL',
+                       tenant_column));
+        END IF;
+    ELSE
+        IF NOT att.attnotnull THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', rel, tenant_column);
+        END IF;
+        IF att.def IS DISTINCT FROM 'tenantguard.current_tenant()' THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT tenantguard.current_tenant()', rel, tenant_column);
+        END IF;
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', rel);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', rel);
@@ -236,6 +325,7 @@ CREATE FUNCTION tenantguard.unprotect(rel regclass) RETURNS void
 DECLARE
     reg record;
     part record;
+    citus boolean;
 BEGIN
     SELECT * INTO reg FROM tenantguard.protected_registry r WHERE r.rel = unprotect.rel;
     IF NOT FOUND THEN
@@ -253,6 +343,16 @@ BEGIN
     END IF;
 
     PERFORM tenantguard._guard_bypass(true);
+    -- a Citus distribution column's changes first, for their remote part
+    citus := tenantguard._citus_distributed_by(rel, reg.tenant_column);
+    IF citus THEN
+        PERFORM tenantguard._citus_alter_distribution_column(rel,
+            CASE WHEN reg.prev_default IS NULL
+                 THEN format('ALTER COLUMN %I DROP DEFAULT', reg.tenant_column)
+                 ELSE format('ALTER COLUMN %I SET DEFAULT %s', reg.tenant_column, reg.prev_default) END
+            || CASE WHEN reg.prev_not_null THEN ''
+                    ELSE format(', ALTER COLUMN %I DROP NOT NULL', reg.tenant_column) END);
+    END IF;
     -- the table and all its partitions: policies and row security
     FOR part IN
         WITH RECURSIVE tree(relid) AS (
@@ -281,13 +381,15 @@ BEGIN
         DELETE FROM tenantguard.protected_registry r WHERE r.rel = part.rel;
     END LOOP;
     -- column changes recurse into partitions from the top table
-    IF reg.prev_default IS NULL THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', rel, reg.tenant_column);
-    ELSE
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', rel, reg.tenant_column, reg.prev_default);
-    END IF;
-    IF NOT reg.prev_not_null THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL', rel, reg.tenant_column);
+    IF NOT citus THEN
+        IF reg.prev_default IS NULL THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', rel, reg.tenant_column);
+        ELSE
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', rel, reg.tenant_column, reg.prev_default);
+        END IF;
+        IF NOT reg.prev_not_null THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL', rel, reg.tenant_column);
+        END IF;
     END IF;
     IF reg.created_index IS NOT NULL THEN
         EXECUTE format('DROP INDEX IF EXISTS %I.%I',
