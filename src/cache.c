@@ -31,6 +31,7 @@
 
 #include "cache.h"
 #include "catalog.h"
+#include "relcache_hub.h"
 #include "tenantguard.h"
 
 typedef struct TgProtectedEntry
@@ -94,7 +95,7 @@ tg_cache_reset(void)
 
 /* Drop caches when one of our tables (or everything) is invalidated. */
 static void
-tg_relcache_callback(Datum arg, Oid relid)
+tg_relcache_callback(Oid relid)
 {
 	if (tg_ext_state != 1 || relid == InvalidOid ||
 		relid == tg_tenants_relid || relid == tg_bindings_relid ||
@@ -108,7 +109,7 @@ tg_relcache_callback(Datum arg, Oid relid)
 void
 tg_cache_init(void)
 {
-	CacheRegisterRelcacheCallback(tg_relcache_callback, (Datum) 0);
+	tg_relcache_hub_register(tg_relcache_callback);
 }
 
 /* Is Citus loaded in this server (it must be preloaded)? Looked up once. */

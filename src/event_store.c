@@ -45,6 +45,7 @@
 #include "audit_queue.h"
 #include "catalog.h"
 #include "event_store.h"
+#include "relcache_hub.h"
 #include "tenantguard.h"
 
 static const char *const ev_colnames[EV_NCOLS] = {
@@ -299,7 +300,7 @@ tg_events_release(void)
 
 /* DDL on the events table (or a cache reset): reopen before the next event. */
 static void
-tg_events_relcache_callback(Datum arg, Oid relid)
+tg_events_relcache_callback(Oid relid)
 {
 	if (tg_ev_rel != NULL && (relid == InvalidOid || relid == RelationGetRelid(tg_ev_rel)))
 		tg_ev_stale = true;
@@ -312,7 +313,7 @@ tg_events_open(CatalogIndexState *ind, Oid *seqid)
 	if (!tg_ev_callbacks)
 	{
 		RegisterXactCallback(tg_events_xact_callback, NULL);
-		CacheRegisterRelcacheCallback(tg_events_relcache_callback, (Datum) 0);
+		tg_relcache_hub_register(tg_events_relcache_callback);
 		tg_ev_callbacks = true;
 	}
 	if (tg_ev_rel != NULL && tg_ev_stale)

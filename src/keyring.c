@@ -34,6 +34,7 @@
 #include "core/keys.h"
 #include "catalog.h"
 #include "keyring.h"
+#include "relcache_hub.h"
 #include "privileged.h"
 #include "tenantguard.h"
 
@@ -92,7 +93,7 @@ tg_forget_master_key(void)
 static uint64 tg_keys_generation = 0;
 
 static void
-tg_keys_relcache_callback(Datum arg, Oid relid)
+tg_keys_relcache_callback(Oid relid)
 {
 	if (relid == InvalidOid || relid == tg_keys_relid)
 	{
@@ -124,7 +125,7 @@ tg_keyring_init(void)
 							   GUC_SUPERUSER_ONLY,
 							   NULL, tg_master_key_file_assign, NULL);
 
-	CacheRegisterRelcacheCallback(tg_keys_relcache_callback, (Datum) 0);
+	tg_relcache_hub_register(tg_keys_relcache_callback);
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "catalog.h"
 #include "jti_store.h"
 #include "keyring.h"
+#include "relcache_hub.h"
 #include "tenantguard.h"
 #include "token_keys.h"
 
@@ -105,7 +106,7 @@ tg_token_keys_reset(void)
 }
 
 static void
-tg_token_keys_relcache(Datum arg, Oid relid)
+tg_token_keys_relcache(Oid relid)
 {
 	if (relid == InvalidOid || relid == tg_store_relid)
 	{
@@ -126,7 +127,7 @@ tg_token_keys_init(void)
 							PGC_SUSET,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
-	CacheRegisterRelcacheCallback(tg_token_keys_relcache, (Datum) 0);
+	tg_relcache_hub_register(tg_token_keys_relcache);
 }
 
 /* Load every signing key into a fresh context; NULL when the extension is absent. */

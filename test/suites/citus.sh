@@ -23,9 +23,9 @@
 #     (tenantguard.citus_routing), and cached plans follow a context change;
 #   - sealed values written through the coordinator are revealed on the
 #     workers when every node has the same master key and data keys.
-# The signed-token checks (SET LOCAL tenantguard.context = '<token>') run
-# only once tenantguard.mint_token() exists: token_checks below, UNVERIFIED
-# until then.
+# Signed context tokens: the same key imported on every node, SET LOCAL of a
+# token forwarded by Citus, routing by the token's tenant, and a jti token
+# over several connections to one worker (one use per coordinator backend).
 #
 # Run by make test-citus (run-all.sh skips it; .ci/run runs both). Needs root
 # the first time (Citus is built and installed); ~30 s after that.
@@ -460,7 +460,7 @@ tg_check_eq "another tenant does not see the sealed row" "$out" "0"
 for _ in $(seq 1 300); do [ "$(refusals)" = "t|t" ] && break; sleep 0.1; done
 tg_check_eq "each worker recorded the refusals in its own audit ledger" "$(refusals)" "t|t"
 
-# --- signed context tokens (UNVERIFIED until tenantguard.mint_token exists) ----
+# --- signed context tokens ---------------------------------------------------
 # b64url TEXT
 b64url() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
 # hs256_token KID SECRET_B64URL PAYLOAD_JSON: a compact JWT signed with HS256
@@ -479,7 +479,6 @@ PY
 
 token_checks() {
   local secret tok jti_tok now out
-  echo "# UNVERIFIED: the signed-token checks below were written against ../shared/API.md before tokens existed"
   secret=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')
   out=""
   for n in "${NODES[@]}"; do
@@ -512,8 +511,4 @@ token_checks() {
   tg_check_eq "token with jti: a replay in a new transaction is refused (28000)" "$(tg_sqlstate "$out")" "28000"
 }
 
-if [ "$(on coord postgres "SELECT to_regprocedure('tenantguard.mint_token(uuid,text,text,interval,text)') IS NOT NULL")" = "t" ]; then
-  token_checks
-else
-  echo "# skipped: signed-token checks (tenantguard.mint_token does not exist yet)"
-fi
+token_checks
