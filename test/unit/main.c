@@ -15,6 +15,7 @@ main(void)
 	test_secret_ref();
 	test_ledger();
 	test_names();
+	test_authz_rules();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

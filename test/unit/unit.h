@@ -33,5 +33,6 @@ void		test_keys(void);
 void		test_secret_ref(void);
 void		test_ledger(void);
 void		test_names(void);
+void		test_authz_rules(void);
 
 #endif

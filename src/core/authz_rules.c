@@ -1,0 +1,235 @@
+/*
+ * authz_rules.c — permission names, resource paths, their globs, and the
+ * decision over a list of rules (pure C; the rules are in authz_rules.h).
+ *
+ * Matching works segment by segment. Inside a segment, '*' is the classic
+ * wildcard (greedy, one backtrack point). Across segments, "**" is "one
+ * segment, then any number of segments", matched with the same greedy
+ * scheme over whole segments. Both are O(pattern x text) at worst, with no
+ * recursion and no allocation.
+ */
+#include <string.h>
+
+#include "authz_rules.h"
+
+#define NO_STAR ((size_t) -1)
+
+/* The end (offset of the separator, or len) of the segment starting at pos <= len. */
+static size_t
+seg_end(const char *s, size_t len, size_t pos, char sep)
+{
+	const char *e = memchr(s + pos, sep, len - pos);
+
+	return e ? (size_t) (e - s) : len;
+}
+
+/* Is a segment exactly "**"? */
+static bool
+is_double_star(const char *seg, size_t len)
+{
+	return len == 2 && seg[0] == '*' && seg[1] == '*';
+}
+
+/* A pattern segment may hold "**" only as the whole segment. */
+static bool
+glob_segment_ok(const char *seg, size_t len)
+{
+	size_t		i;
+
+	if (is_double_star(seg, len))
+		return true;
+	for (i = 0; i + 1 < len; i++)
+		if (seg[i] == '*' && seg[i + 1] == '*')
+			return false;
+	return true;
+}
+
+tg_name_problem
+tg_permission_check(const char *s, size_t len, bool pattern)
+{
+	size_t		i,
+				seg = 0;
+
+	if (s == NULL || len == 0)
+		return TG_NAME_EMPTY;
+	if (len > TG_PERMISSION_MAX)
+		return TG_NAME_TOO_LONG;
+	for (i = 0; i <= len; i++)
+	{
+		char		c;
+
+		if (i == len || s[i] == '.')
+		{
+			if (i == seg)
+				return TG_NAME_EMPTY_SEGMENT;
+			if (pattern && !glob_segment_ok(s + seg, i - seg))
+				return TG_NAME_BAD_GLOB;
+			seg = i + 1;
+			continue;
+		}
+		c = s[i];
+		if (c == '*')
+		{
+			if (!pattern)
+				return TG_NAME_WILDCARD;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return TG_NAME_BAD_CHARACTER;
+	}
+	return TG_NAME_OK;
+}
+
+tg_name_problem
+tg_resource_check(const char *s, size_t len, bool pattern)
+{
+	size_t		i,
+				seg = 0;
+
+	if (s == NULL || len == 0)
+		return TG_NAME_EMPTY;
+	if (len > TG_RESOURCE_MAX)
+		return TG_NAME_TOO_LONG;
+	for (i = 0; i <= len; i++)
+	{
+		unsigned char c;
+
+		if (i == len || s[i] == '/')
+		{
+			if (pattern && !glob_segment_ok(s + seg, i - seg))
+				return TG_NAME_BAD_GLOB;
+			seg = i + 1;
+			continue;
+		}
+		c = (unsigned char) s[i];
+		if (c < 0x20 || c == 0x7f)
+			return TG_NAME_BAD_CHARACTER;
+	}
+	return TG_NAME_OK;
+}
+
+/* One pattern segment against one text segment: '*' is any run of bytes. */
+static bool
+seg_match(const char *p, size_t pl, const char *t, size_t tl)
+{
+	size_t		pi = 0,
+				ti = 0,
+				star = NO_STAR,
+				mark = 0;
+
+	while (ti < tl)
+	{
+		if (pi < pl && p[pi] == '*')
+		{
+			star = pi++;
+			mark = ti;
+		}
+		else if (pi < pl && p[pi] == t[ti])
+		{
+			pi++;
+			ti++;
+		}
+		else if (star != NO_STAR)
+		{
+			pi = star + 1;
+			ti = ++mark;
+		}
+		else
+			return false;
+	}
+	while (pi < pl && p[pi] == '*')
+		pi++;
+	return pi == pl;
+}
+
+bool
+tg_glob_matches_all(const char *pattern, size_t plen)
+{
+	return (plen == 1 && pattern[0] == '*') || is_double_star(pattern, plen);
+}
+
+/*
+ * Segment positions: a segment starts at an offset <= len; the one after
+ * the last starts at len + 1, which means "no segment left".
+ */
+bool
+tg_glob_match(const char *pattern, size_t plen, const char *text, size_t tlen, char sep)
+{
+	size_t		pp = 0,
+				tp = 0,
+				star_pp = NO_STAR,
+				star_tp = 0;
+
+	if (tg_glob_matches_all(pattern, plen))
+		return true;
+	if (memchr(pattern, '*', plen) == NULL)
+		return plen == tlen && memcmp(pattern, text, plen) == 0;
+	while (tp <= tlen)
+	{
+		size_t		te = seg_end(text, tlen, tp, sep);
+
+		if (pp <= plen)
+		{
+			size_t		pe = seg_end(pattern, plen, pp, sep);
+
+			if (is_double_star(pattern + pp, pe - pp))
+			{
+				/* one segment now; the star absorbs more on a later mismatch */
+				tp = te + 1;
+				pp = pe + 1;
+				star_pp = pp;
+				star_tp = tp;
+				continue;
+			}
+			if (seg_match(pattern + pp, pe - pp, text + tp, te - tp))
+			{
+				tp = te + 1;
+				pp = pe + 1;
+				continue;
+			}
+		}
+		if (star_pp == NO_STAR || star_tp > tlen)
+			return false;
+		star_tp = seg_end(text, tlen, star_tp, sep) + 1;
+		tp = star_tp;
+		pp = star_pp;
+	}
+	/* the text is used up: so must the pattern be ("**" needs a segment) */
+	return pp > plen;
+}
+
+bool
+tg_rule_matches(const tg_rule *r, const char *permission, size_t plen,
+				const char *resource, size_t rlen)
+{
+	return tg_glob_match(r->permission, r->permission_len, permission, plen, '.') &&
+		tg_glob_match(r->resource, r->resource_len, resource, rlen, '/');
+}
+
+tg_decision
+tg_rules_decide(const tg_rule *rules, size_t n,
+				const char *permission, size_t plen,
+				const char *resource, size_t rlen, bool *matched)
+{
+	tg_decision d = TG_DECISION_IMPLICIT_DENY;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		bool		m = tg_rule_matches(&rules[i], permission, plen, resource, rlen);
+
+		if (matched)
+			matched[i] = m;
+		if (!m)
+			continue;
+		if (rules[i].deny)
+		{
+			d = TG_DECISION_EXPLICIT_DENY;
+			if (matched == NULL)
+				return d;
+		}
+		else if (d == TG_DECISION_IMPLICIT_DENY)
+			d = TG_DECISION_ALLOW;
+	}
+	return d;
+}
