@@ -4,7 +4,7 @@
  * (ExecutorCheckPerms), the DDL guard, the context's mirror settings and the
  * event store's open events table (ProcessUtility), the audit queue's shared memory (shmem_request,
  * shmem_startup), and the statement boundaries and running range table
- * that the reveal tally and the call site need (ExecutorRun,
+ * that the tally and the call site need (ExecutorRun,
  * ExecutorFinish, ProcessUtility).
  *
  * Layer 8: calls the modules below; nothing calls it but _PG_init.
@@ -23,7 +23,7 @@
 #include "guard_access.h"
 #include "guard_ddl.h"
 #include "hooks.h"
-#include "reveal_tally.h"
+#include "tally.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
 static ProcessUtility_hook_type prev_utility = NULL;
@@ -34,7 +34,7 @@ static ExecutorFinish_hook_type prev_executor_finish = NULL;
 
 /*
  * Statements: how deep we are in executor runs and utility statements. When
- * the outermost one ends normally, the reveal tally writes its events (on
+ * the outermost one ends normally, the tally writes its events (on
  * error, the (sub)transaction's abort summarises them instead). The
  * executor hooks also tell the call site which range table is running.
  */

@@ -2,12 +2,12 @@
  * seal.c — sealing and revealing secrets: seal() encrypts for the current
  * tenant under the newest data key, reveal() opens only in the tenant that
  * sealed (one place decides: tg_authorize_reveal), and every reveal is
- * audited (never with the value): counted by the reveal tally, which writes
+ * audited (never with the value): counted by the tally, which writes
  * one event per statement and call site (tg_call_site_of names the column
  * the value came from; _reveal_vault() is named by the vault entry); blind
  * indexes for equality lookups.
  *
- * Layer 6: uses the keyring, the secret type, the reveal tally, the call
+ * Layer 6: uses the keyring, the secret type, the tally, the call
  * site, the context and the event store.
  */
 #include "postgres.h"
@@ -28,9 +28,40 @@
 #include "context.h"
 #include "event_store.h"
 #include "keyring.h"
-#include "reveal_tally.h"
 #include "seal.h"
 #include "secret_type.h"
+#include "tally.h"
+
+/*
+ * Reveals are tallied: one event per statement and (tenant, actor, call
+ * site, text or bytea), written in the transaction, with a summary through
+ * the queue when it rolls back; in a read-only transaction the first reveal
+ * of a statement is queued before its plaintext is handed out.
+ */
+static const TgTallyKind tg_reveal_kind = {
+	.category = "secret",
+	.action = "reveal",
+	.count_member = "reveals",
+	.variant_member = "as",
+	.queued = false,
+	.announce = true,
+	.rolled_back_reason = "transaction rolled back after revealing",
+};
+
+/* Count one reveal of a secret of tenant at site (before the plaintext is handed out). */
+static void
+tg_reveal_count(const uint8_t tenant[16], const TgCallSite *site, bool bytes)
+{
+	TgTallyItem item;
+
+	memset(&item, 0, sizeof(item));
+	item.site_id = site->id;
+	item.tenant = tenant;
+	item.variant = bytes ? "bytea" : "text";
+	item.object = site->object;
+	item.details = site->details;
+	tg_tally_count(&tg_reveal_kind, &item);
+}
 
 /* The current tenant; 42501 without a context. */
 static const pg_uuid_t *
