@@ -308,7 +308,7 @@ tg_load_bindings(MemoryContext cxt)
 		b = (TgBinding *) hash_search(h, &role, HASH_ENTER, NULL);
 		b->role = role;
 		b->tenant = *DatumGetUUIDP(t);
-		trole = n3 ? pstrdup("member") : TextDatumGetCString(tr);
+		trole = n3 ? pstrdup("operator") : TextDatumGetCString(tr);
 		strlcpy(b->tenant_role, trole, sizeof(b->tenant_role));
 	}
 	systable_endscan(scan);

@@ -5,7 +5,7 @@
  * _guard_bypass()). One function per kind of statement; refusals are
  * recorded in the audit ledger through the queue (they survive rollback).
  *
- * Layer 6: uses the caches, the context and the event store.
+ * Layer 7: uses the caches, the context and the event store.
  */
 #include "postgres.h"
 

@@ -7,7 +7,7 @@
  * that the tally and the call site need (ExecutorRun,
  * ExecutorFinish, ProcessUtility).
  *
- * Layer 8: calls the modules below; nothing calls it but _PG_init.
+ * Layer 9: calls the modules below; nothing calls it but _PG_init.
  */
 #include "postgres.h"
 

@@ -415,7 +415,9 @@ tg_tally_count(const TgTallyKind *kind, const TgTallyItem *item)
 	if (t->pending == 0 && !t->announced)
 	{
 		/* the statement's first occurrence of this key */
-		strlcpy(t->note, item->note ? item->note : "", sizeof(t->note));
+		t->note[0] = '\0';
+		if (item->note)
+			item->note(item->note_arg, t->note, sizeof(t->note));
 		strlcpy(t->reason, item->reason ? item->reason : "", sizeof(t->reason));
 	}
 	if (kind->announce && XactReadOnly && !t->announced && !RecoveryInProgress())

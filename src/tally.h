@@ -54,8 +54,13 @@ typedef struct TgTallyItem
 	const char *variant;		/* e.g. "text" / "bytea", "allow" / "deny" */
 	const char *object;			/* "" = none */
 	const char *details;		/* JSON object members without braces, "" = none */
-	/* of the first occurrence only, not part of the key (NULL = none) */
-	const char *note;			/* more JSON object members */
+	/*
+	 * Of a statement's first occurrence only, not part of the key: more JSON
+	 * object members, written into buf by note(note_arg, ...) when needed
+	 * (NULL = none), and the reason (NULL = none).
+	 */
+	void		(*note) (const void *note_arg, char *buf, size_t size);
+	const void *note_arg;
 	const char *reason;
 } TgTallyItem;
 

@@ -50,7 +50,7 @@ CREATE TABLE tenantguard.role_bindings (
     role        regrole PRIMARY KEY,
     role_name   name NOT NULL,
     tenant_id   uuid NOT NULL REFERENCES tenantguard.tenants(id) ON DELETE CASCADE,
-    tenant_role text NOT NULL DEFAULT 'member'
+    tenant_role text NOT NULL DEFAULT 'operator'
                 CONSTRAINT role_bindings_tenant_role_format CHECK (tenantguard._role_name_valid(tenant_role)),
     bound_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     bound_by    name NOT NULL DEFAULT session_user
@@ -65,8 +65,10 @@ CREATE TRIGGER tenantguard_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
 REVOKE ALL ON tenantguard.role_bindings FROM PUBLIC;
 GRANT SELECT ON tenantguard.role_bindings TO tenantguard_admin;
 
--- Bind a login role to one tenant (with its role within the tenant), or re-bind it.
-CREATE FUNCTION tenantguard.bind_role(role regrole, tenant uuid, tenant_role text DEFAULT 'member')
+-- Bind a login role to one tenant (with its role within the tenant, by default
+-- the built-in operator: an application's everyday rights, no membership, role
+-- or audit administration), or re-bind it.
+CREATE FUNCTION tenantguard.bind_role(role regrole, tenant uuid, tenant_role text DEFAULT 'operator')
     RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
