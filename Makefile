@@ -45,9 +45,10 @@ demo: prereqs
 	@$(MAKE) -s install >/dev/null
 	@bash test/demo.sh
 
-# Benchmarks (not part of make test): isolation, secrets, audit; each reports ratios
-# against baselines measured in the same run. BENCH=isolation|secrets|audit picks one.
-BENCH ?= isolation secrets audit
+# Benchmarks (not part of make test): isolation, secrets, audit, authz; each reports
+# ratios or costs against baselines measured in the same run.
+# BENCH=isolation|secrets|audit|authz picks one.
+BENCH ?= isolation secrets audit authz
 bench: prereqs
 	@$(MAKE) -s all
 	@$(MAKE) -s install >/dev/null

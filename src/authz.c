@@ -143,7 +143,7 @@ typedef struct TgRuleSet
 	int			n;
 	tg_rule    *rules;			/* built-in rules first */
 	bool	   *builtin;
-	bool	   *res_all;		/* the resource pattern matches everything */
+	tg_glob    *resource;		/* each rule's resource pattern, compiled */
 } TgRuleSet;
 
 typedef struct TgRuleSetEntry
@@ -200,7 +200,6 @@ tg_rules_append(TgRuleSet *set, int *max, const char *permission, const char *re
 		*max *= 2;
 		set->rules = repalloc(set->rules, sizeof(tg_rule) * *max);
 		set->builtin = repalloc(set->builtin, sizeof(bool) * *max);
-		set->res_all = repalloc(set->res_all, sizeof(bool) * *max);
 	}
 	set->rules[set->n].permission = permission;
 	set->rules[set->n].permission_len = strlen(permission);
@@ -208,7 +207,6 @@ tg_rules_append(TgRuleSet *set, int *max, const char *permission, const char *re
 	set->rules[set->n].resource_len = strlen(resource);
 	set->rules[set->n].deny = deny;
 	set->builtin[set->n] = builtin;
-	set->res_all[set->n] = tg_glob_matches_all(resource, strlen(resource));
 	set->n++;
 }
 
@@ -224,7 +222,6 @@ tg_rules_build(const TgRuleSetKey *key, Oid relid)
 	set->cxt = CurrentMemoryContext;
 	set->rules = palloc(sizeof(tg_rule) * max);
 	set->builtin = palloc(sizeof(bool) * max);
-	set->res_all = palloc(sizeof(bool) * max);
 	for (i = 0; i < TG_N_BUILTIN_RULES; i++)
 		if (strcmp(tg_builtin_rules[i].role, key->role) == 0)
 			tg_rules_append(set, &max, tg_builtin_rules[i].permission,
@@ -266,6 +263,10 @@ tg_rules_build(const TgRuleSetKey *key, Oid relid)
 		systable_endscan(scan);
 		table_close(rel, AccessShareLock);
 	}
+	/* compiled last: the rules array no longer moves */
+	set->resource = palloc(sizeof(tg_glob) * Max(set->n, 1));
+	for (i = 0; i < (size_t) set->n; i++)
+		tg_glob_compile(set->rules[i].resource, set->rules[i].resource_len, '/', &set->resource[i]);
 	return set;
 }
 
@@ -369,6 +370,7 @@ struct TgAuthzSite
 	size_t		plen;
 	MemoryContext cxt;
 	int			napplicable;	/* rules whose permission pattern matches */
+	int			ndeny;			/* the first ndeny of them are deny rules */
 	int			maxapplicable;
 	int		   *applicable;		/* indexes into set->rules */
 	int			fixed;			/* the decision whatever the resource, or -1 */
@@ -424,18 +426,49 @@ tg_bad_name(tg_name_problem p, bool permission, bool pattern)
 			 errhint("Resources are paths such as project/app-web; \"*\" means the tenant as a whole.")));
 }
 
-/* Does the site fit the context and permission? */
+/* Are n bytes equal? (inline, eight at a time: the lengths here are short) */
+static inline bool
+tg_bytes_eq(const char *a, const char *b, size_t n)
+{
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		uint64		x,
+					y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	for (; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* Are two NUL-terminated role names equal? */
+static inline bool
+tg_role_eq(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* Does the site fit the context and permission? (per row in a policy) */
 static inline bool
 tg_site_fits(const TgAuthzSite *site, const TgEffectiveContext *ctx,
 			 const char *permission, size_t plen)
 {
 	if (site->generation != tg_rules_generation || site->plen != plen ||
-		memcmp(site->permission, permission, plen) != 0)
+		!tg_bytes_eq(site->permission, permission, plen))
 		return false;
 	if (ctx == NULL)
 		return !site->has_context;
-	return site->has_context && memcmp(site->tenant.data, ctx->tenant.data, UUID_LEN) == 0 &&
-		strcmp(site->role, ctx->role) == 0;
+	return site->has_context && tg_bytes_eq((const char *) site->tenant.data, (const char *) ctx->tenant.data, UUID_LEN) &&
+		tg_role_eq(site->role, ctx->role);
 }
 
 /* Point the site at the context's rules that apply to permission. */
@@ -446,9 +479,11 @@ tg_site_rebuild(TgAuthzSite *site, const TgEffectiveContext *ctx,
 	tg_name_problem p = tg_permission_check(permission, plen, false);
 	const TgRuleSet *set = NULL;
 	bool		kept = true;
-	bool		all_fixed = true;
+	bool		deny_all = false,
+				allow_all = false;
 	int			i,
-				d;
+				d,
+				pass;
 
 	if (p != TG_NAME_OK)
 		tg_bad_name(p, true, false);
@@ -473,6 +508,7 @@ tg_site_rebuild(TgAuthzSite *site, const TgEffectiveContext *ctx,
 	}
 	site->set = set;
 	site->napplicable = 0;
+	site->ndeny = 0;
 	site->fixed = TG_DECISION_IMPLICIT_DENY;
 	if (set != NULL && set->n > site->maxapplicable)
 	{
@@ -481,20 +517,30 @@ tg_site_rebuild(TgAuthzSite *site, const TgEffectiveContext *ctx,
 			pfree(site->applicable);
 		site->applicable = MemoryContextAlloc(site->cxt, sizeof(int) * site->maxapplicable);
 	}
-	for (i = 0; set != NULL && i < set->n; i++)
-	{
-		if (!tg_glob_match(set->rules[i].permission, set->rules[i].permission_len,
-						   permission, plen, '.'))
-			continue;
-		site->applicable[site->napplicable++] = i;
-		if (set->rules[i].deny && set->res_all[i])
-			site->fixed = TG_DECISION_EXPLICIT_DENY;
-		else if (!set->res_all[i])
-			all_fixed = false;
-		else if (site->fixed == TG_DECISION_IMPLICIT_DENY)
-			site->fixed = TG_DECISION_ALLOW;
-	}
-	if (!all_fixed && site->fixed != TG_DECISION_EXPLICIT_DENY)
+	/* deny rules first, then allow rules: the first match then decides */
+	for (pass = 0; pass < 2 && set != NULL; pass++)
+		for (i = 0; i < set->n; i++)
+		{
+			bool		res_all = set->resource[i].kind == TG_GLOB_ALL;
+
+			if (set->rules[i].deny != (pass == 0) ||
+				!tg_glob_match(set->rules[i].permission, set->rules[i].permission_len,
+							   permission, plen, '.'))
+				continue;
+			site->applicable[site->napplicable++] = i;
+			if (pass == 0)
+				site->ndeny++;
+			if (pass == 0 && res_all)
+				deny_all = true;
+			else if (pass == 1 && res_all)
+				allow_all = true;
+		}
+	/* whatever the resource: a deny of every resource, or an allow of every resource and no deny */
+	if (deny_all)
+		site->fixed = TG_DECISION_EXPLICIT_DENY;
+	else if (site->ndeny == 0 && allow_all)
+		site->fixed = TG_DECISION_ALLOW;
+	else if (site->napplicable > 0)
 		site->fixed = -1;
 	for (d = 0; d < 3; d++)
 		site->tally_id[d] = tg_tally_site_id();
@@ -520,19 +566,17 @@ tg_authz_statement_start(void)
 	}
 }
 
-/* The first rule of the site that matches resource with the given effect, or -1. */
-static int
-tg_site_match(const TgAuthzSite *site, const char *resource, size_t rlen, bool deny)
+/* The first rule of the site that matches resource (deny rules first), or -1. */
+static inline int
+tg_site_match(const TgAuthzSite *site, const char *resource, size_t rlen)
 {
 	int			i;
 
 	for (i = 0; i < site->napplicable; i++)
 	{
 		int			k = site->applicable[i];
-		const tg_rule *r = &site->set->rules[k];
 
-		if (r->deny == deny &&
-			(site->set->res_all[k] || tg_glob_match(r->resource, r->resource_len, resource, rlen, '/')))
+		if (tg_glob_compiled_match(&site->set->resource[k], resource, rlen))
 			return k;
 	}
 	return -1;
@@ -542,11 +586,14 @@ tg_site_match(const TgAuthzSite *site, const char *resource, size_t rlen, bool d
 static inline tg_decision
 tg_site_decide(const TgAuthzSite *site, const char *resource, size_t rlen)
 {
+	int			k;
+
 	if (site->fixed >= 0)
 		return (tg_decision) site->fixed;
-	if (tg_site_match(site, resource, rlen, true) >= 0)
-		return TG_DECISION_EXPLICIT_DENY;
-	return tg_site_match(site, resource, rlen, false) >= 0 ? TG_DECISION_ALLOW : TG_DECISION_IMPLICIT_DENY;
+	k = tg_site_match(site, resource, rlen);
+	if (k < 0)
+		return TG_DECISION_IMPLICIT_DENY;
+	return site->set->rules[k].deny ? TG_DECISION_EXPLICIT_DENY : TG_DECISION_ALLOW;
 }
 
 /* The resource of an audit event's first occurrence. */
@@ -648,7 +695,8 @@ tg_authz_decide(TgAuthzSite *site, const char *permission, size_t plen,
 		d = tg_site_decide(site, resource, rlen);
 	}
 	/* last: the audit may process invalidations, which free the rules */
-	if (tg_audit_decisions != TG_AUDIT_DECISIONS_NONE)
+	if (d == TG_DECISION_ALLOW ? tg_audit_decisions == TG_AUDIT_DECISIONS_ALL
+		: tg_audit_decisions != TG_AUDIT_DECISIONS_NONE)
 		tg_authz_audit(site, d, resource, rlen);
 	return d;
 }
@@ -674,7 +722,7 @@ tg_authz_refuse(TgAuthzSite *site, tg_decision d, const char *resource, size_t r
 				 errdetail("Permission \"%s\" on \"%s\" is decided inside a tenant.", site->permission, res),
 				 errhint("%s", tg_enter_hint)));
 	if (d == TG_DECISION_EXPLICIT_DENY &&
-		(k = tg_site_match(site, res, rlen, true)) >= 0)
+		(k = tg_site_match(site, res, rlen)) >= 0 && site->set->rules[k].deny)
 	{
 		const tg_rule *r = &site->set->rules[k];
 
@@ -744,15 +792,24 @@ tg_sql_site(FunctionCallInfo fcinfo)
 	return (TgAuthzSite *) fcinfo->flinfo->fn_extra;
 }
 
+/* A text argument, detoasted only when it must be (per row in policies). */
+static inline text *
+tg_text_datum(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	return (text *) (VARATT_IS_EXTENDED(v) ? pg_detoast_datum_packed(v) : v);
+}
+
 /* A non-NULL text argument (22004 when NULL). */
-static text *
+static inline text *
 tg_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", what)));
-	return PG_GETARG_TEXT_PP(argno);
+	return tg_text_datum(PG_GETARG_DATUM(argno));
 }
 
 PG_FUNCTION_INFO_V1(tg_authorize);
@@ -763,7 +820,7 @@ tg_authorize(PG_FUNCTION_ARGS)
 {
 	TgAuthzSite *site = tg_sql_site(fcinfo);
 	text	   *p = tg_text_arg(fcinfo, 0, "permission");
-	text	   *r = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	text	   *r = PG_ARGISNULL(1) ? NULL : tg_text_datum(PG_GETARG_DATUM(1));
 
 	PG_RETURN_BOOL(tg_authz_decide(site, VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p),
 								   r ? VARDATA_ANY(r) : NULL, r ? VARSIZE_ANY_EXHDR(r) : 0)

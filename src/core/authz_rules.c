@@ -80,6 +80,38 @@ tg_permission_check(const char *s, size_t len, bool pattern)
 	return TG_NAME_OK;
 }
 
+/*
+ * Does s hold a control character (0x00-0x1f, 0x7f)? Eight bytes at a time:
+ * a resource literal is checked once per row of a policy.
+ */
+static bool
+has_control(const char *s, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		uint64_t	x,
+					del;
+
+		memcpy(&x, s + i, 8);
+		del = x ^ (ones * 0x7f);
+		/* a byte below 0x20 (high bit clear), or a zero byte of x ^ 0x7f..: 0x7f */
+		if ((((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs)
+			break;
+	}
+	for (; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 tg_name_problem
 tg_resource_check(const char *s, size_t len, bool pattern)
 {
@@ -90,13 +122,15 @@ tg_resource_check(const char *s, size_t len, bool pattern)
 		return TG_NAME_EMPTY;
 	if (len > TG_RESOURCE_MAX)
 		return TG_NAME_TOO_LONG;
+	if (!pattern)
+		return has_control(s, len) ? TG_NAME_BAD_CHARACTER : TG_NAME_OK;
 	for (i = 0; i <= len; i++)
 	{
 		unsigned char c;
 
 		if (i == len || s[i] == '/')
 		{
-			if (pattern && !glob_segment_ok(s + seg, i - seg))
+			if (!glob_segment_ok(s + seg, i - seg))
 				return TG_NAME_BAD_GLOB;
 			seg = i + 1;
 			continue;
@@ -196,6 +230,66 @@ tg_glob_match(const char *pattern, size_t plen, const char *text, size_t tlen, c
 	}
 	/* the text is used up: so must the pattern be ("**" needs a segment) */
 	return pp > plen;
+}
+
+void
+tg_glob_compile(const char *pattern, size_t plen, char sep, tg_glob *out)
+{
+	const char *star = memchr(pattern, '*', plen);
+
+	out->sep = sep;
+	out->pattern = pattern;
+	out->len = plen;
+	out->fixed_len = 0;
+	if (tg_glob_matches_all(pattern, plen))
+		out->kind = TG_GLOB_ALL;
+	else if (star == NULL)
+		out->kind = TG_GLOB_EXACT;
+	else if ((size_t) (star - pattern) == plen - 1)
+	{
+		/* P*: the only '*' is the last byte */
+		out->kind = TG_GLOB_PREFIX_SEGMENT;
+		out->fixed_len = plen - 1;
+	}
+	else if (plen >= 3 && (size_t) (star - pattern) == plen - 2 && pattern[plen - 1] == '*' &&
+			 pattern[plen - 3] == sep)
+	{
+		/* P<sep>**: the only '*'s are the last segment */
+		out->kind = TG_GLOB_PREFIX_TREE;
+		out->fixed_len = plen - 2;
+	}
+	else if (plen >= 3 && star == pattern && pattern[1] == '*' && pattern[2] == sep &&
+			 memchr(pattern + 2, '*', plen - 2) == NULL)
+	{
+		/* **<sep>S: the only '*'s are the first segment */
+		out->kind = TG_GLOB_SUFFIX_TREE;
+		out->fixed_len = plen - 2;
+	}
+	else
+		out->kind = TG_GLOB_GENERAL;
+}
+
+bool
+tg_glob_compiled_match(const tg_glob *g, const char *text, size_t tlen)
+{
+	switch (g->kind)
+	{
+		case TG_GLOB_ALL:
+			return true;
+		case TG_GLOB_EXACT:
+			return tlen == g->len && memcmp(text, g->pattern, tlen) == 0;
+		case TG_GLOB_PREFIX_SEGMENT:
+			return tlen >= g->fixed_len && memcmp(text, g->pattern, g->fixed_len) == 0 &&
+				memchr(text + g->fixed_len, g->sep, tlen - g->fixed_len) == NULL;
+		case TG_GLOB_PREFIX_TREE:
+			return tlen >= g->fixed_len && memcmp(text, g->pattern, g->fixed_len) == 0;
+		case TG_GLOB_SUFFIX_TREE:
+			return tlen >= g->fixed_len &&
+				memcmp(text + tlen - g->fixed_len, g->pattern + 2, g->fixed_len) == 0;
+		case TG_GLOB_GENERAL:
+			break;
+	}
+	return tg_glob_match(g->pattern, g->len, text, tlen, g->sep);
 }
 
 bool

@@ -65,6 +65,35 @@ bool		tg_glob_match(const char *pattern, size_t plen, const char *text, size_t t
 /* Does a pattern match every text ("*" or "**")? */
 bool		tg_glob_matches_all(const char *pattern, size_t plen);
 
+/*
+ * A pattern prepared for matching many texts: the common shapes are
+ * recognised once, so that matching them is a prefix or suffix comparison.
+ * The pattern's bytes must outlive it.
+ */
+typedef enum tg_glob_kind
+{
+	TG_GLOB_ALL,				/* "*" or "**" */
+	TG_GLOB_EXACT,				/* no '*' */
+	TG_GLOB_PREFIX_SEGMENT,		/* P* with no '*' in P: text starts with P, no sep after it */
+	TG_GLOB_PREFIX_TREE,		/* P<sep>** with no '*' in P: text starts with P<sep> */
+	TG_GLOB_SUFFIX_TREE,		/* **<sep>S with no '*' in S: text ends with <sep>S */
+	TG_GLOB_GENERAL				/* anything else: tg_glob_match() */
+} tg_glob_kind;
+
+typedef struct tg_glob
+{
+	tg_glob_kind kind;
+	char		sep;
+	const char *pattern;
+	size_t		len;
+	size_t		fixed_len;		/* the length of P, P<sep> or <sep>S */
+} tg_glob;
+
+void		tg_glob_compile(const char *pattern, size_t plen, char sep, tg_glob *out);
+
+/* The same answer as tg_glob_match() on the pattern it was compiled from. */
+bool		tg_glob_compiled_match(const tg_glob *g, const char *text, size_t tlen);
+
 typedef enum tg_decision
 {
 	TG_DECISION_IMPLICIT_DENY = 0,

@@ -6,7 +6,8 @@
  * Properties: the validators and the matcher accept any bytes; on small
  * inputs the matcher agrees with the naive reference (glob_reference.h); a
  * pattern without '*' matches exactly itself; "*" matches everything; a
- * valid literal is a valid pattern when it has no '*'; with an allow and a
+ * valid literal is a valid pattern when it has no '*'; a compiled pattern
+ * (tg_glob_compile) answers as the pattern does; with an allow and a
  * deny rule of the same pattern, deny wins exactly when the pattern matches.
  * Build and run with libFuzzer: make -C test/fuzz authz_rules
  */
@@ -53,8 +54,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!resource && lit == TG_NAME_OK && memchr(text, '*', tlen) != NULL)
 		abort();
 	(void) (resource ? tg_resource_check(pat, plen, true) : tg_permission_check(pat, plen, true));
+	/* a resource literal is refused for a control character exactly */
+	if (tlen > 0 && tlen <= TG_RESOURCE_MAX)
+	{
+		bool		control = false;
+		size_t		i;
+
+		for (i = 0; i < tlen; i++)
+			if ((unsigned char) text[i] < 0x20 || (unsigned char) text[i] == 0x7f)
+				control = true;
+		if ((tg_resource_check(text, tlen, false) == TG_NAME_BAD_CHARACTER) != control)
+			abort();
+	}
 
 	m = tg_glob_match(pat, plen, text, tlen, sep);
+	{
+		tg_glob		g;
+
+		tg_glob_compile(pat, plen, sep, &g);
+		if (tg_glob_compiled_match(&g, text, tlen) != m)
+			abort();
+	}
 	if (plen <= 16 && tlen <= 16)
 	{
 		bool		want = ref_glob_match(pat, plen, text, tlen, sep, &ok);

@@ -96,6 +96,29 @@ test_resource_names(void)
 	CHECK(res("a\tb", true) == TG_NAME_BAD_CHARACTER);
 	CHECK(res("a\x7f", false) == TG_NAME_BAD_CHARACTER);
 	CHECK(tg_resource_check("a\0b", 3, false) == TG_NAME_BAD_CHARACTER);
+	/* every control character at every position of a longer literal, and none of the other bytes */
+	{
+		char		r[24];
+		int			pos,
+					c,
+					bad = 0;
+
+		for (pos = 0; pos < 24; pos++)
+			for (c = 1; c < 256; c++)
+			{
+				bool		control = c < 0x20 || c == 0x7f;
+
+				memset(r, 'a', sizeof(r));
+				r[pos] = (char) c;
+				if ((tg_resource_check(r, sizeof(r), false) == TG_NAME_BAD_CHARACTER) != control)
+					bad++;
+			}
+		CHECK(bad == 0);
+		memset(r, 0xc3, sizeof(r));	/* bytes of multibyte characters are fine */
+		CHECK(tg_resource_check(r, sizeof(r), false) == TG_NAME_OK);
+		r[17] = '\0';
+		CHECK(tg_resource_check(r, sizeof(r), false) == TG_NAME_BAD_CHARACTER);
+	}
 	CHECK(res("project/**", true) == TG_NAME_OK);
 	CHECK(res("**/logs", true) == TG_NAME_OK);
 	CHECK(res("project/app-*", true) == TG_NAME_OK);
@@ -162,9 +185,44 @@ test_documented_globs(void)
 	CHECK(!rm("project/a", "project/a*"));
 }
 
+/* The shapes compiled patterns recognise. */
+static void
+test_compiled_kinds(void)
+{
+	tg_glob		g;
+
+	tg_glob_compile("*", 1, '/', &g);
+	CHECK(g.kind == TG_GLOB_ALL);
+	tg_glob_compile("project/app-web", 15, '/', &g);
+	CHECK(g.kind == TG_GLOB_EXACT);
+	tg_glob_compile("project/*", 9, '/', &g);
+	CHECK(g.kind == TG_GLOB_PREFIX_SEGMENT && g.fixed_len == 8);
+	CHECK(tg_glob_compiled_match(&g, "project/app-web", 15));
+	CHECK(!tg_glob_compiled_match(&g, "project/app-web/x", 17));
+	CHECK(!tg_glob_compiled_match(&g, "project", 7));
+	tg_glob_compile("project/app-*", 13, '/', &g);
+	CHECK(g.kind == TG_GLOB_PREFIX_SEGMENT);
+	tg_glob_compile("project/**", 10, '/', &g);
+	CHECK(g.kind == TG_GLOB_PREFIX_TREE && g.fixed_len == 8);
+	CHECK(tg_glob_compiled_match(&g, "project/a/b", 11));
+	CHECK(!tg_glob_compiled_match(&g, "project", 7));
+	tg_glob_compile("**.read", 7, '.', &g);
+	CHECK(g.kind == TG_GLOB_SUFFIX_TREE && g.fixed_len == 5);
+	CHECK(tg_glob_compiled_match(&g, "audit.events.read", 17));
+	CHECK(!tg_glob_compiled_match(&g, "read", 4));
+	CHECK(!tg_glob_compiled_match(&g, "logs.reader", 11));
+	tg_glob_compile("secrets.**", 10, '.', &g);
+	CHECK(g.kind == TG_GLOB_PREFIX_TREE);
+	tg_glob_compile("org/**/docs", 11, '/', &g);
+	CHECK(g.kind == TG_GLOB_GENERAL);
+	CHECK(tg_glob_compiled_match(&g, "org/a/b/docs", 12));
+	tg_glob_compile("*/app-web", 9, '/', &g);
+	CHECK(g.kind == TG_GLOB_GENERAL);
+}
+
 /*
  * Every pattern of up to 6 and text of up to 5 bytes over {a, b, *, sep},
- * compared with the reference reading.
+ * compared with the reference reading, matched directly and compiled.
  */
 static void
 test_against_reference(char sep)
@@ -179,7 +237,9 @@ test_against_reference(char sep)
 				pn,
 				tn,
 				bad = 0,
+				bad_compiled = 0,
 				tried = 0;
+	long		kinds[TG_GLOB_GENERAL + 1] = {0};
 
 	for (plen = 0; plen <= 6; plen++)
 	{
@@ -188,8 +248,12 @@ test_against_reference(char sep)
 		{
 			int			k;
 
+			tg_glob		g;
+
 			for (k = 0; k < plen; k++)
 				p[k] = alphabet[(pi >> (2 * k)) & 3];
+			tg_glob_compile(p, plen, sep, &g);
+			kinds[g.kind]++;
 			for (tlen = 0; tlen <= 5; tlen++)
 			{
 				tn = 1L << (2 * tlen);
@@ -208,12 +272,22 @@ test_against_reference(char sep)
 							fprintf(stderr, "glob mismatch: pattern \"%.*s\" text \"%.*s\" sep '%c': reference %d\n",
 									plen, p, tlen, t, sep, want);
 					}
+					if (ok && want != tg_glob_compiled_match(&g, t, tlen))
+					{
+						if (bad_compiled++ < 5)
+							fprintf(stderr, "compiled glob mismatch: pattern \"%.*s\" (kind %d) text \"%.*s\" sep '%c': reference %d\n",
+									plen, p, (int) g.kind, tlen, t, sep, want);
+					}
 				}
 			}
 		}
 	}
 	CHECK(tried > 4000000);
 	CHECK(bad == 0);
+	CHECK(bad_compiled == 0);
+	/* every shape was compiled (and so compared) many times */
+	CHECK(kinds[TG_GLOB_ALL] > 0 && kinds[TG_GLOB_EXACT] > 100 && kinds[TG_GLOB_PREFIX_SEGMENT] > 100 &&
+		  kinds[TG_GLOB_PREFIX_TREE] > 10 && kinds[TG_GLOB_SUFFIX_TREE] > 10 && kinds[TG_GLOB_GENERAL] > 100);
 }
 
 /* Long inputs stay fast (no exponential backtracking). */
@@ -315,6 +389,7 @@ test_authz_rules(void)
 	test_permission_names();
 	test_resource_names();
 	test_documented_globs();
+	test_compiled_kinds();
 	test_against_reference('.');
 	test_against_reference('/');
 	test_worst_case();
