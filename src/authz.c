@@ -233,9 +233,12 @@ tg_rules_build(const TgRuleSetKey *key, Oid relid)
 		ScanKeyData skey[2];
 		SysScanDesc scan;
 		HeapTuple	tup;
-		AttrNumber	a_perm = tg_attnum(rel, "permission"),
-					a_res = tg_attnum(rel, "resource"),
-					a_effect = tg_attnum(rel, "effect");
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			a_perm = tg_attnum(rel, "permission") - 1,
+					a_res = tg_attnum(rel, "resource") - 1,
+					a_effect = tg_attnum(rel, "effect") - 1;
+		Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+		bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 		pg_uuid_t	tenant = key->tenant;
 
 		ScanKeyInit(&skey[0], tg_attnum(rel, "tenant_id"), BTEqualStrategyNumber,
@@ -246,19 +249,12 @@ tg_rules_build(const TgRuleSetKey *key, Oid relid)
 		scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true, NULL, 2, skey);
 		while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		{
-			bool		n1,
-						n2,
-						n3;
-			Datum		p = heap_getattr(tup, a_perm, RelationGetDescr(rel), &n1);
-			Datum		r = heap_getattr(tup, a_res, RelationGetDescr(rel), &n2);
-			Datum		e = heap_getattr(tup, a_effect, RelationGetDescr(rel), &n3);
-			char	   *effect;
-
-			if (n1 || n2 || n3)
-				continue;
-			effect = TextDatumGetCString(e);
-			tg_rules_append(set, &max, TextDatumGetCString(p), TextDatumGetCString(r),
-							strcmp(effect, "allow") != 0, false);
+			heap_deform_tuple(tup, desc, values, nulls);
+			/* the columns are NOT NULL; a rule is added only whole */
+			if (!nulls[a_perm] && !nulls[a_res] && !nulls[a_effect])
+				tg_rules_append(set, &max, TextDatumGetCString(values[a_perm]),
+								TextDatumGetCString(values[a_res]),
+								strcmp(TextDatumGetCString(values[a_effect]), "allow") != 0, false);
 		}
 		systable_endscan(scan);
 		table_close(rel, AccessShareLock);
@@ -329,16 +325,10 @@ tg_rules_lookup(const TgRuleSetKey *key, bool *kept)
 				tg_rules_reset(false);	/* a backend that served very many tenants */
 			if (tg_rule_sets == NULL)
 			{
-				HASHCTL		ctl;
-
 				tg_rules_cxt = AllocSetContextCreate(TopMemoryContext, "tenantguard permission rule sets",
 													 ALLOCSET_SMALL_SIZES);
-				memset(&ctl, 0, sizeof(ctl));
-				ctl.keysize = sizeof(TgRuleSetKey);
-				ctl.entrysize = sizeof(TgRuleSetEntry);
-				ctl.hcxt = tg_rules_cxt;
-				tg_rule_sets = hash_create("tenantguard permission rule sets", 64, &ctl,
-										   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+				tg_rule_sets = tg_blob_hash("tenantguard permission rule sets", 64, sizeof(TgRuleSetKey),
+											sizeof(TgRuleSetEntry), tg_rules_cxt);
 			}
 			MemoryContextSetParent(cxt, tg_rules_cxt);
 			e = hash_search(tg_rule_sets, key, HASH_ENTER, &found);

@@ -31,6 +31,22 @@ CREATE FUNCTION tenantguard.set_tenant(tenant uuid, is_local boolean DEFAULT tru
     AS 'MODULE_PATHNAME', 'tg_set_tenant';
 COMMENT ON FUNCTION tenantguard.set_tenant(uuid, boolean) IS 'Administrators enter a tenant (principal admin:<session_user>).';
 
+-- The current tenant, or 42501 "no tenant context is set" with the caller's hint
+-- (for functions that work in the current tenant only: the vault, permission rules).
+CREATE FUNCTION tenantguard._context_tenant(hint text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard.current_tenant();
+BEGIN
+    IF t IS NULL THEN
+        RAISE EXCEPTION 'no tenant context is set' USING ERRCODE = 'insufficient_privilege', HINT = hint;
+    END IF;
+    RETURN t;
+END
+$$;
+
 -- Leave the tenant entered with set_tenant() (a role binding stays in force).
 CREATE FUNCTION tenantguard.clear_context() RETURNS void
     LANGUAGE C VOLATILE

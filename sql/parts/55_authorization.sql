@@ -83,23 +83,6 @@ CREATE FUNCTION tenantguard._check_rule(role text, permission text, resource tex
     LANGUAGE C IMMUTABLE
     AS 'MODULE_PATHNAME', 'tg_check_rule';
 
--- The current tenant, or 42501 when there is no context (rules are per tenant).
-CREATE FUNCTION tenantguard._rules_tenant() RETURNS uuid
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    t uuid := tenantguard.current_tenant();
-BEGIN
-    IF t IS NULL THEN
-        RAISE EXCEPTION 'no tenant context is set'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Permission rules belong to a tenant: enter it first.';
-    END IF;
-    RETURN t;
-END
-$$;
-
 -- Add (or change the effect of) a rule of role in the current tenant; needs
 -- roles.manage on role/<role>.
 CREATE FUNCTION tenantguard.grant_permission(role text, permission text, resource text DEFAULT '*',
@@ -108,7 +91,7 @@ CREATE FUNCTION tenantguard.grant_permission(role text, permission text, resourc
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    t uuid := tenantguard._rules_tenant();
+    t uuid := tenantguard._context_tenant('Permission rules belong to a tenant: enter it first.');
 BEGIN
     PERFORM tenantguard._check_rule(role, permission, resource, effect, true);
     PERFORM tenantguard.require('roles.manage', 'role/' || role);
@@ -130,7 +113,7 @@ CREATE FUNCTION tenantguard.revoke_permission(role text, permission text, resour
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    t uuid := tenantguard._rules_tenant();
+    t uuid := tenantguard._context_tenant('Permission rules belong to a tenant: enter it first.');
     gone text;
 BEGIN
     PERFORM tenantguard._check_rule(role, permission, resource, NULL, false);
@@ -159,8 +142,8 @@ COMMENT ON FUNCTION tenantguard.revoke_permission(text, text, text) IS
     'Remove a rule of a role of the current tenant; needs roles.manage.';
 
 REVOKE ALL ON FUNCTION tenantguard.grant_permission(text, text, text, text),
-    tenantguard.revoke_permission(text, text, text), tenantguard._check_rule(text, text, text, text, boolean),
-    tenantguard._rules_tenant() FROM PUBLIC;
+    tenantguard.revoke_permission(text, text, text), tenantguard._check_rule(text, text, text, text, boolean)
+    FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.grant_permission(text, text, text, text),
     tenantguard.revoke_permission(text, text, text) TO tenantguard_app, tenantguard_admin;
 -- authorize(), require(), explain_authorization() and _builtin_permissions()

@@ -60,19 +60,9 @@ GRANT SELECT ON tenantguard.secrets TO tenantguard_app, tenantguard_admin;
 
 -- The current tenant, or 42501 when there is no context (the vault is per tenant).
 CREATE FUNCTION tenantguard._vault_tenant() RETURNS uuid
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    t uuid := tenantguard.current_tenant();
-BEGIN
-    IF t IS NULL THEN
-        RAISE EXCEPTION 'no tenant context is set'
-            USING ERRCODE = 'insufficient_privilege', HINT = 'The vault is per tenant: enter a tenant first.';
-    END IF;
-    RETURN t;
-END
-$$;
+    AS $$ SELECT tenantguard._context_tenant('The vault is per tenant: enter a tenant first.') $$;
 
 -- Refuse a NULL or invalid secret name or scope (22004, 22023).
 CREATE FUNCTION tenantguard._check_secret_name(name text, scope text) RETURNS void

@@ -44,42 +44,6 @@ glob_segment_ok(const char *seg, size_t len)
 	return true;
 }
 
-tg_name_problem
-tg_permission_check(const char *s, size_t len, bool pattern)
-{
-	size_t		i,
-				seg = 0;
-
-	if (s == NULL || len == 0)
-		return TG_NAME_EMPTY;
-	if (len > TG_PERMISSION_MAX)
-		return TG_NAME_TOO_LONG;
-	for (i = 0; i <= len; i++)
-	{
-		char		c;
-
-		if (i == len || s[i] == '.')
-		{
-			if (i == seg)
-				return TG_NAME_EMPTY_SEGMENT;
-			if (pattern && !glob_segment_ok(s + seg, i - seg))
-				return TG_NAME_BAD_GLOB;
-			seg = i + 1;
-			continue;
-		}
-		c = s[i];
-		if (c == '*')
-		{
-			if (!pattern)
-				return TG_NAME_WILDCARD;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return TG_NAME_BAD_CHARACTER;
-	}
-	return TG_NAME_OK;
-}
-
 /*
  * Does s hold a control character (0x00-0x1f, 0x7f)? Eight bytes at a time:
  * a resource literal is checked once per row of a policy.
@@ -112,34 +76,63 @@ has_control(const char *s, size_t len)
 	return false;
 }
 
-tg_name_problem
-tg_resource_check(const char *s, size_t len, bool pattern)
+/* May c appear in a permission ([a-z0-9_-]) or a resource (no control character)? */
+static bool
+name_char_ok(unsigned char c, bool permission)
 {
+	if (permission)
+		return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+	return c >= 0x20 && c != 0x7f;
+}
+
+/* The rules of permissions and resources, literal or pattern (authz_rules.h). */
+static tg_name_problem
+check_name(const char *s, size_t len, bool pattern, bool permission)
+{
+	char		sep = permission ? '.' : '/';
 	size_t		i,
 				seg = 0;
 
 	if (s == NULL || len == 0)
 		return TG_NAME_EMPTY;
-	if (len > TG_RESOURCE_MAX)
+	if (len > (permission ? TG_PERMISSION_MAX : TG_RESOURCE_MAX))
 		return TG_NAME_TOO_LONG;
-	if (!pattern)
+	if (!pattern && !permission)
 		return has_control(s, len) ? TG_NAME_BAD_CHARACTER : TG_NAME_OK;
 	for (i = 0; i <= len; i++)
 	{
-		unsigned char c;
-
-		if (i == len || s[i] == '/')
+		if (i == len || s[i] == sep)
 		{
-			if (!glob_segment_ok(s + seg, i - seg))
+			/* resources may have empty segments, permissions not */
+			if (permission && i == seg)
+				return TG_NAME_EMPTY_SEGMENT;
+			if (pattern && !glob_segment_ok(s + seg, i - seg))
 				return TG_NAME_BAD_GLOB;
 			seg = i + 1;
 			continue;
 		}
-		c = (unsigned char) s[i];
-		if (c < 0x20 || c == 0x7f)
+		if (s[i] == '*')
+		{
+			if (!pattern)
+				return TG_NAME_WILDCARD;
+			continue;
+		}
+		if (!name_char_ok((unsigned char) s[i], permission))
 			return TG_NAME_BAD_CHARACTER;
 	}
 	return TG_NAME_OK;
+}
+
+tg_name_problem
+tg_permission_check(const char *s, size_t len, bool pattern)
+{
+	return check_name(s, len, pattern, true);
+}
+
+tg_name_problem
+tg_resource_check(const char *s, size_t len, bool pattern)
+{
+	return check_name(s, len, pattern, false);
 }
 
 /* One pattern segment against one text segment: '*' is any run of bytes. */

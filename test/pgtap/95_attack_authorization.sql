@@ -3,10 +3,11 @@
 -- another tenant's rules, undoing a built-in deny, glob injection, long and
 -- malformed names, a hostile search_path while authorize() runs inside a
 -- policy, a cached decision carried over to another tenant or role, a
--- policy that would run authorize() on other tenants' rows, and floods of
--- per-row decision events; refusals survive a rolled-back subtransaction.
+-- policy that would run authorize() on other tenants' rows.
 -- (Revokes seen by another backend: test/isolation/specs/authz_revoke.spec;
--- refusals surviving a whole transaction's rollback: test/suites/authz_audit.sh.)
+-- the decision events the ledger worker writes -- one per statement however
+-- many rows, none naming another tenant's rows, refusals surviving
+-- rollbacks, audit_decisions all / none: test/suites/authz_audit.sh.)
 --
 -- Runs in one transaction that is rolled back; roles are prefixed tg95_.
 \set ECHO none
@@ -17,7 +18,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(74);
+SELECT plan(66);
 
 -- ---------------------------------------------------------------------------
 -- Fixture
@@ -37,14 +38,6 @@ SELECT tenantguard.bind_role('tg95_viewer', :'acme', 'viewer') \gset
 
 CREATE SCHEMA tg95;
 GRANT USAGE ON SCHEMA tg95 TO PUBLIC;
--- Run a statement; its SQLSTATE ('none' when it succeeds).
-CREATE FUNCTION tg95.state(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'none';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
 -- Run a statement; everything its error says (SQLSTATE, message, detail, hint).
 CREATE FUNCTION tg95.error_text(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -54,25 +47,13 @@ BEGIN
     RETURN 'none';
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    RETURN SQLSTATE || ' ' || m || ' / ' || coalesce(d, '') || ' / ' || coalesce(h, '');
+    -- format(), not ||: it also runs under the hostile search_path below
+    RETURN format('%s %s / %s / %s', SQLSTATE, m, coalesce(d, ''), coalesce(h, ''));
 END $$;
 -- authorize() from a PL/pgSQL function, whose plan (and authorize()'s cache) lives on in the session.
 CREATE FUNCTION tg95.can(p text, r text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     RETURN tenantguard.authorize(p, r);
-END $$;
-CREATE FUNCTION tg95.wait_events(cond text, want bigint DEFAULT 1, timeout float8 DEFAULT 10) RETURNS bigint
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    n bigint;
-    t0 timestamptz := clock_timestamp();
-BEGIN
-    LOOP
-        EXECUTE 'SELECT count(*) FROM tenantguard_audit.events e WHERE ' || cond INTO n;
-        EXIT WHEN n >= want OR clock_timestamp() > t0 + make_interval(secs => timeout);
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-    RETURN n;
 END $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tg95 TO PUBLIC;
 
@@ -91,22 +72,21 @@ SELECT tenantguard.clear_context() \gset
 -- ---------------------------------------------------------------------------
 SET ROLE tg95_app;
 SELECT is(tenantguard.current_role_name(), 'operator', 'the application role is an operator (default binding)');
-SELECT is(tg95.state($$SELECT tenantguard.grant_permission('operator', 'roles.manage')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.grant_permission('operator', 'roles.manage')$$, '42501', NULL,
     'grant_permission() without roles.manage is refused (42501)');
-SELECT is(tg95.state($$SELECT tenantguard.grant_permission('operator', 'audit.read')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.grant_permission('operator', 'audit.read')$$, '42501', NULL,
     '... for any permission of its own role');
-SELECT is(tg95.state($$SELECT tenantguard.grant_permission('developer', 'secrets.read')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.grant_permission('developer', 'secrets.read')$$, '42501', NULL,
     '... and for any other role');
-SELECT is(tg95.state($$SELECT tenantguard.revoke_permission('developer', 'deploy.*', 'project/*')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.revoke_permission('developer', 'deploy.*', 'project/*')$$, '42501', NULL,
     'revoke_permission() without roles.manage is refused (42501)');
-SELECT is(tg95.state($$INSERT INTO tenantguard.role_permissions (role, permission) VALUES ('operator', 'roles.manage')$$),
-    '42501', 'a direct INSERT into role_permissions is refused (42501)');
-SELECT is(tg95.state($$UPDATE tenantguard.role_permissions SET effect = 'allow'$$), '42501', '... and an UPDATE');
-SELECT is(tg95.state($$DELETE FROM tenantguard.role_permissions$$), '42501', '... and a DELETE');
-SELECT is(tg95.state($$TRUNCATE tenantguard.role_permissions$$), '42501', '... and a TRUNCATE');
-SELECT is(tg95.state($$SELECT tenantguard._check_rule('operator', 'x', '*', 'allow', true)$$), '42501',
+SELECT throws_ok($$INSERT INTO tenantguard.role_permissions (role, permission) VALUES ('operator', 'roles.manage')$$, '42501', NULL, 'a direct INSERT into role_permissions is refused (42501)');
+SELECT throws_ok($$UPDATE tenantguard.role_permissions SET effect = 'allow'$$, '42501', NULL, '... and an UPDATE');
+SELECT throws_ok($$DELETE FROM tenantguard.role_permissions$$, '42501', NULL, '... and a DELETE');
+SELECT throws_ok($$TRUNCATE tenantguard.role_permissions$$, '42501', NULL, '... and a TRUNCATE');
+SELECT throws_ok($$SELECT tenantguard._check_rule('operator', 'x', '*', 'allow', true)$$, '42501', NULL,
     'the internal helper _check_rule() is not executable');
-SELECT is(tg95.state(format($$SELECT tenantguard.set_tenant(%L)$$, :'globex')), '42501',
+SELECT throws_ok(format($$SELECT tenantguard.set_tenant(%L)$$, :'globex'), '42501', NULL,
     'the application role cannot enter Globex');
 SELECT is(tenantguard.authorize('roles.manage', 'role/operator'), false, 'operator still lacks roles.manage');
 RESET ROLE;
@@ -121,8 +101,7 @@ SELECT is(tenantguard.authorize('roles.manage', 'role/developer'), true, 'Acme''
 SELECT lives_ok($$SELECT tenantguard.grant_permission('developer', 'billing.read')$$, 'Acme''s owner grants developer billing.read');
 SELECT is((SELECT count(*) FROM tenantguard.role_permissions WHERE tenant_id = :'globex'), 0::bigint,
     'Acme''s owner sees none of Globex''s rules');
-SELECT is(tg95.state(format($$INSERT INTO tenantguard.role_permissions (tenant_id, role, permission) VALUES (%L, 'developer', 'secrets.read')$$, :'globex')),
-    '42501', '... and cannot write one');
+SELECT throws_ok(format($$INSERT INTO tenantguard.role_permissions (tenant_id, role, permission) VALUES (%L, 'developer', 'secrets.read')$$, :'globex'), '42501', NULL, '... and cannot write one');
 RESET ROLE;
 SET ROLE tg95_gdev;
 SELECT is(tenantguard.authorize('billing.read'), false, 'Globex''s developer did not get Acme''s grant');
@@ -150,16 +129,16 @@ SELECT is(tg95.can('deploy.preview', 'project/app-web'), false, '... and without
 -- 3. Undoing a built-in deny
 -- ---------------------------------------------------------------------------
 SET ROLE tg95_owner;
-SELECT is(tg95.state($$SELECT tenantguard.revoke_permission('viewer', 'secrets.**')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.revoke_permission('viewer', 'secrets.**')$$, '42501', NULL,
     'even the owner cannot revoke the viewer''s built-in deny of secrets (42501)');
 SELECT lives_ok($$SELECT tenantguard.grant_permission('viewer', 'secrets.read', 'vault/**')$$,
     'the owner grants viewer secrets.read ...');
-SELECT is(tg95.state($$SELECT tenantguard.grant_permission('owner', 'secrets.read', '*', 'deny')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.grant_permission('owner', 'secrets.read', '*', 'deny')$$, '42501', NULL,
     'nobody can add rules to owner (42501)');
 SELECT tenantguard.put_secret('db.password', 'tg95-db-password') \gset
 RESET ROLE;
 SET ROLE tg95_viewer;
-SELECT is(tg95.state($$SELECT tenantguard.get_secret('db.password')$$), '42501',
+SELECT throws_ok($$SELECT tenantguard.get_secret('db.password')$$, '42501', NULL,
     '... the viewer still cannot read a secret (a built-in deny beats every allow)');
 SELECT is((SELECT decision || ' ' || permission || ' ' || builtin
              FROM tenantguard.explain_authorization('secrets.read', 'vault/default/db.password') LIMIT 1),
@@ -170,12 +149,12 @@ RESET ROLE;
 -- 4. Glob injection: the arguments of authorize() are literals
 -- ---------------------------------------------------------------------------
 SET ROLE tg95_dev;
-SELECT is(tg95.state($$SELECT tenantguard.authorize('deploy.*', 'project/app-web')$$), '22023',
+SELECT throws_ok($$SELECT tenantguard.authorize('deploy.*', 'project/app-web')$$, '22023', NULL,
     'authorize(''deploy.*'') is refused (22023): a permission to check is not a pattern');
-SELECT is(tg95.state($$SELECT tenantguard.authorize('*')$$), '22023', 'authorize(''*'') is refused');
-SELECT is(tg95.state($$SELECT tenantguard.authorize('**')$$), '22023', 'authorize(''**'') is refused');
-SELECT is(tg95.state($$SELECT tenantguard.require('*', '*')$$), '22023', 'require(''*'') is refused');
-SELECT is(tg95.state($$SELECT * FROM tenantguard.explain_authorization('deploy.*')$$), '22023',
+SELECT throws_ok($$SELECT tenantguard.authorize('*')$$, '22023', NULL, 'authorize(''*'') is refused');
+SELECT throws_ok($$SELECT tenantguard.authorize('**')$$, '22023', NULL, 'authorize(''**'') is refused');
+SELECT throws_ok($$SELECT tenantguard.require('*', '*')$$, '22023', NULL, 'require(''*'') is refused');
+SELECT throws_ok($$SELECT * FROM tenantguard.explain_authorization('deploy.*')$$, '22023', NULL,
     'explain_authorization(''deploy.*'') is refused');
 SELECT is(tenantguard.authorize('reports.read', 'project/*'), false,
     'a rule for project/app-web does not allow the resource "project/*" (a literal, not every project)');
@@ -191,20 +170,20 @@ RESET ROLE;
 -- 5. Long and malformed names; errors never show the value
 -- ---------------------------------------------------------------------------
 SET ROLE tg95_owner;
-SELECT is(tg95.state(format($$SELECT tenantguard.authorize(%L)$$, repeat('p', 129))), '22023', 'a 129-byte permission is refused');
-SELECT is(tg95.state(format($$SELECT tenantguard.authorize(%L)$$, repeat('p.', 64) || 'p')), '22023', '... also made of segments');
-SELECT is(tg95.state(format($$SELECT tenantguard.authorize('docs.read', %L)$$, repeat('r', 1025))), '22023',
+SELECT throws_ok(format($$SELECT tenantguard.authorize(%L)$$, repeat('p', 129)), '22023', NULL, 'a 129-byte permission is refused');
+SELECT throws_ok(format($$SELECT tenantguard.authorize(%L)$$, repeat('p.', 64) || 'p'), '22023', NULL, '... also made of segments');
+SELECT throws_ok(format($$SELECT tenantguard.authorize('docs.read', %L)$$, repeat('r', 1025)), '22023', NULL,
     'a 1025-byte resource is refused');
-SELECT is(tg95.state(format($$SELECT tenantguard.authorize('docs.read', %L)$$, repeat('r', 1024))), 'none',
+SELECT lives_ok(format($$SELECT tenantguard.authorize('docs.read', %L)$$, repeat('r', 1024)),
     'a 1024-byte resource is fine');
-SELECT is(tg95.state(format($$SELECT tenantguard.grant_permission(%L, 'docs.read')$$, repeat('r', 64))), '22023',
+SELECT throws_ok(format($$SELECT tenantguard.grant_permission(%L, 'docs.read')$$, repeat('r', 64)), '22023', NULL,
     'a 64-byte role name is refused');
-SELECT is(tg95.state($$SELECT tenantguard.authorize('d' || chr(246) || 'cs.read')$$), '22023', 'a non-ASCII permission is refused');
-SELECT is(tg95.state($$SELECT tenantguard.authorize('docs.read', 'project/' || chr(1))$$), '22023',
+SELECT throws_ok($$SELECT tenantguard.authorize('d' || chr(246) || 'cs.read')$$, '22023', NULL, 'a non-ASCII permission is refused');
+SELECT throws_ok($$SELECT tenantguard.authorize('docs.read', 'project/' || chr(1))$$, '22023', NULL,
     'a control character in a resource is refused');
-SELECT is(tg95.state($$SELECT tenantguard.grant_permission('developer', 'docs.read', 'project/a***')$$), '22023',
+SELECT throws_ok($$SELECT tenantguard.grant_permission('developer', 'docs.read', 'project/a***')$$, '22023', NULL,
     'a resource pattern with "***" is refused');
-SELECT is(tg95.state($$SELECT tenantguard.grant_permission('developer', 'docs.read', '*', 'ALLOW')$$), '22023',
+SELECT throws_ok($$SELECT tenantguard.grant_permission('developer', 'docs.read', '*', 'ALLOW')$$, '22023', NULL,
     'an effect other than allow / deny is refused');
 SELECT ok(tg95.error_text($$SELECT tenantguard.authorize('SECRET-tg95-token.read')$$) NOT LIKE '%tg95-token%'
       AND tg95.error_text($$SELECT tenantguard.authorize('docs.read', E'tg95-key-material\n')$$) NOT LIKE '%tg95-key%'
@@ -223,50 +202,36 @@ INSERT INTO tg95.docs SELECT :'globex', i, 'globex-secret-' || i FROM generate_s
 INSERT INTO tg95.docs VALUES (:'acme', 10001, '*'), (:'acme', 10002, 'p1/..');
 GRANT SELECT ON tg95.docs TO tenantguard_app;
 ANALYZE tg95.docs;
-SELECT is(tg95.state($$CREATE POLICY unguarded ON tg95.docs AS RESTRICTIVE FOR SELECT
-                       USING (tenantguard.authorize('tg95docs.read', 'project/' || project))$$), '42501',
+SELECT throws_ok($$CREATE POLICY unguarded ON tg95.docs AS RESTRICTIVE FOR SELECT
+                       USING (tenantguard.authorize('tg95docs.read', 'project/' || project))$$, '42501', NULL,
     'the DDL guard refuses a policy that would run authorize() on every tenant''s rows');
-SELECT is(tg95.state($$CREATE POLICY ored ON tg95.docs AS RESTRICTIVE FOR SELECT
-                       USING (tenant_id = tenantguard.current_tenant() OR tenantguard.authorize('tg95docs.read', 'project/' || project))$$),
-    '42501', '... or beside the tenant comparison in an OR');
-SELECT is(tg95.state($$CREATE POLICY subq ON tg95.docs AS RESTRICTIVE FOR SELECT
-                       USING (tenant_id = (SELECT tenantguard.current_tenant()) AND tenantguard.authorize('tg95docs.read', 'project/' || project))$$),
-    '42501', '... or beside a comparison that is not exactly tenant_id = tenantguard.current_tenant()');
+SELECT throws_ok($$CREATE POLICY ored ON tg95.docs AS RESTRICTIVE FOR SELECT
+                       USING (tenant_id = tenantguard.current_tenant() OR tenantguard.authorize('tg95docs.read', 'project/' || project))$$, '42501', NULL, '... or beside the tenant comparison in an OR');
+SELECT throws_ok($$CREATE POLICY subq ON tg95.docs AS RESTRICTIVE FOR SELECT
+                       USING (tenant_id = (SELECT tenantguard.current_tenant()) AND tenantguard.authorize('tg95docs.read', 'project/' || project))$$, '42501', NULL, '... or beside a comparison that is not exactly tenant_id = tenantguard.current_tenant()');
 CREATE FUNCTION tg95.cheap_leak(t text) RETURNS boolean LANGUAGE plpgsql COST 0.0001 AS $$
 BEGIN
     RAISE NOTICE 'saw %', t;
     RETURN true;
 END $$;
 CREATE FUNCTION tg95.wrapped(p text, r text) RETURNS boolean LANGUAGE sql AS $$ SELECT tenantguard.authorize(p, r) $$;
-SELECT is(tg95.state($$CREATE POLICY leak ON tg95.docs AS RESTRICTIVE FOR SELECT
+SELECT throws_ok($$CREATE POLICY leak ON tg95.docs AS RESTRICTIVE FOR SELECT
                        USING (tenant_id = tenantguard.current_tenant() AND tenantguard.authorize('tg95docs.read', 'project/' || project)
-                              AND tg95.cheap_leak(project))$$),
-    '42501', '... or with a cheap leaky function next to it');
-SELECT is(tg95.state($$CREATE POLICY wrapped ON tg95.docs AS RESTRICTIVE FOR SELECT
-                       USING (tenant_id = tenantguard.current_tenant() AND tg95.wrapped('tg95docs.read', 'project/' || project))$$),
-    '42501', '... or with authorize() wrapped in a function of one''s own');
+                              AND tg95.cheap_leak(project))$$, '42501', NULL, '... or with a cheap leaky function next to it');
+SELECT throws_ok($$CREATE POLICY wrapped ON tg95.docs AS RESTRICTIVE FOR SELECT
+                       USING (tenant_id = tenantguard.current_tenant() AND tg95.wrapped('tg95docs.read', 'project/' || project))$$, '42501', NULL, '... or with authorize() wrapped in a function of one''s own');
 SELECT lives_ok($$CREATE POLICY docs_read ON tg95.docs AS RESTRICTIVE FOR SELECT
                   USING (tenant_id = tenantguard.current_tenant() AND tenantguard.authorize('tg95docs.read', 'project/' || project))$$,
     'the guarded form is accepted');
-SELECT is(tg95.state($$ALTER POLICY docs_read ON tg95.docs USING (tenantguard.authorize('tg95docs.read', 'project/' || project))$$),
-    '42501', 'ALTER POLICY cannot drop the tenant comparison');
+SELECT throws_ok($$ALTER POLICY docs_read ON tg95.docs USING (tenantguard.authorize('tg95docs.read', 'project/' || project))$$, '42501', NULL, 'ALTER POLICY cannot drop the tenant comparison');
 SELECT is((SELECT count(*) FROM tenantguard.isolation_report() WHERE object LIKE 'tg95.docs%'), 0::bigint,
     'the isolation report has no finding for the guarded policy');
 
-SELECT coalesce(max(id), 0) AS before_scan FROM tenantguard_audit.events \gset
 SET ROLE tg95_dev;
 SELECT is((SELECT string_agg(project, ',') FROM tg95.docs), 'p1',
     'the developer sees only project/p1 of its tenant (not "*", not "p1/..")');
-SELECT is((SELECT count(*) FROM tg95.docs), 1::bigint, '... a second statement over the 10,002 rows');
+SELECT is((SELECT count(*) FROM tg95.docs WHERE tenant_id = :'globex'), 0::bigint, '... and nothing of Globex''s');
 RESET ROLE;
-SELECT is(tg95.wait_events(format($$e.id > %s AND e.action = 'authorize' AND e.object = 'tg95docs.read'$$, :before_scan), 2), 2::bigint,
-    'two statements over 10,002 rows evaluated per row: their refusals are two events, one per statement');
-SELECT pg_sleep(0.5) \gset
-SELECT is((SELECT count(*) || ': ' || string_agg(DISTINCT (details->>'decisions') || ' ' || decision || ' ' || reason, ',')
-             FROM tenantguard_audit.events e WHERE e.id > :before_scan AND e.object = 'tg95docs.read'),
-    '2: 10001 deny implicit deny', '... each with the count of refused rows, and still only two');
-SELECT is((SELECT count(*) FROM tenantguard_audit.events e WHERE e.id > :before_scan AND e::text LIKE '%globex-secret%'),
-    0::bigint, '... no event names another tenant''s rows (authorize() never saw them)');
 
 -- a hostile search_path: shadowed functions and operators do not change the decision
 CREATE SCHEMA tg95_evil;
@@ -283,7 +248,7 @@ SET ROLE tg95_dev;
 SET search_path = tg95_evil, pg_catalog, public;
 SELECT (SELECT string_agg(project, ',') FROM tg95.docs) AS hostile_rows,
        tenantguard.authorize('tg95docs.read', 'project/p2') AS hostile_direct,
-       tg95.state($$SELECT tenantguard.grant_permission('developer', 'roles.manage')$$) AS hostile_grant,
+       tg95.error_text($$SELECT tenantguard.grant_permission('developer', 'roles.manage')$$) AS hostile_grant,
        (SELECT decision FROM tenantguard.explain_authorization('tg95docs.read', 'project/p2')) AS hostile_explain,
        current_setting('search_path') AS hostile_path \gset
 RESET search_path;
@@ -292,40 +257,8 @@ SELECT is(:'hostile_path'::text, 'tg95_evil, pg_catalog, public', 'sanity: the h
 SELECT is(:'hostile_rows'::text, 'p1',
     'with shadowed authorize(), || and = first on search_path, the policy decides the same');
 SELECT is(:'hostile_direct'::text, 'f', '... and so does a direct call');
-SELECT is(:'hostile_grant'::text, '42501', '... and grant_permission() still checks roles.manage');
+SELECT ok(:'hostile_grant'::text LIKE '42501 permission denied for "roles.manage"%', '... and grant_permission() still checks roles.manage');
 SELECT is(:'hostile_explain'::text, 'implicit deny', '... and explain_authorization() still explains');
-SELECT is(tg95.wait_events(format($$e.id > %s AND e.object = 'tg95docs.read' AND e.details->>'decisions' = '10002'$$, :before_scan)),
-    1::bigint, '... and its refusals (10,001 rows and the direct call) are one event');
-
--- audit_decisions: all adds the allows, none records nothing (one event per statement and decision)
-SELECT coalesce(max(id), 0) AS before_all FROM tenantguard_audit.events \gset
-SET LOCAL tenantguard.audit_decisions = 'all';
-SET ROLE tg95_dev;
-SELECT count(*) FROM tg95.docs \gset
-RESET ROLE;
-SELECT is(tg95.wait_events(format($$e.id > %s AND e.object = 'tg95docs.read'$$, :before_all), 2), 2::bigint,
-    'with audit_decisions = all, one statement records one allow and one deny event');
-SELECT pg_sleep(0.3) \gset
-SELECT is((SELECT string_agg(decision || '=' || (details->>'decisions'), ',' ORDER BY decision)
-             FROM tenantguard_audit.events e WHERE e.id > :before_all AND e.object = 'tg95docs.read'),
-    'allow=1,deny=10001', '... counting 1 allowed and 10,001 refused rows');
-SELECT coalesce(max(id), 0) AS before_none FROM tenantguard_audit.events \gset
-SET LOCAL tenantguard.audit_decisions = 'none';
-SET ROLE tg95_dev;
-SELECT count(*) FROM tg95.docs \gset
-SELECT tg95.state($$SELECT tenantguard.require('tg95docs.read', 'project/p2')$$) \gset
-RESET ROLE;
-SELECT pg_sleep(0.5) \gset
-SELECT is((SELECT count(*) FROM tenantguard_audit.events e WHERE e.id > :before_none AND e.object = 'tg95docs.read'),
-    0::bigint, 'with audit_decisions = none, no decision is recorded');
-SET LOCAL tenantguard.audit_decisions = 'deny';
-
--- a refusal caught in a subtransaction that rolls back is still recorded
-SET ROLE tg95_dev;
-SELECT tg95.state($$SELECT tenantguard.require('tg95.rollback', 'project/p3')$$) \gset
-RESET ROLE;
-SELECT is(tg95.wait_events($$e.object = 'tg95.rollback' AND e.decision = 'deny'$$), 1::bigint,
-    'a require() refused inside a rolled-back subtransaction is recorded');
 
 SELECT * FROM finish();
 ROLLBACK;
