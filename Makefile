@@ -54,9 +54,10 @@ demo: prereqs
 	@$(MAKE) -s install >/dev/null
 	@bash test/demo.sh
 
-# Benchmarks (not part of make test): isolation, secrets, audit, tokens; each reports ratios
-# against baselines measured in the same run. BENCH=isolation|secrets|audit|tokens picks one.
-BENCH ?= isolation secrets audit tokens
+# Benchmarks (not part of make test): isolation, secrets, audit, tokens, authz; each
+# reports ratios or costs against baselines measured in the same run.
+# BENCH=isolation|secrets|audit|tokens|authz picks one.
+BENCH ?= isolation secrets audit tokens authz
 bench: prereqs
 	@$(MAKE) -s all
 	@$(MAKE) -s install >/dev/null

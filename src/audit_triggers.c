@@ -4,7 +4,7 @@
  * ledger's tables, tenantguard_audit._record() for tenantguard's own SQL
  * functions and audit_log() for applications.
  *
- * Layer 6: builds events with the event store and the context's actor.
+ * Layer 7: builds events with the event store and the context's actor.
  */
 #include "postgres.h"
 

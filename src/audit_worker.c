@@ -9,7 +9,7 @@
  * so DROP DATABASE and CREATE DATABASE keep working; template databases
  * are never visited.
  *
- * Layer 6: uses the queue, the event store and the ledger's blocks.
+ * Layer 7: uses the queue, the event store and the ledger's blocks.
  */
 #include "postgres.h"
 

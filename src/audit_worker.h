@@ -1,5 +1,5 @@
 /*
- * audit_worker.h — the ledger's background workers (layer 6).
+ * audit_worker.h — the ledger's background workers (layer 7).
  */
 #ifndef TG_AUDIT_WORKER_H
 #define TG_AUDIT_WORKER_H

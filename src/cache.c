@@ -207,7 +207,6 @@ tg_cache_load(TgCacheLoader loader, const char *name, HTAB **slot,
 static HTAB *
 tg_load_protected(MemoryContext cxt)
 {
-	HASHCTL		ctl;
 	HTAB	   *h;
 	Relation	rel;
 	SysScanDesc scan;
@@ -215,12 +214,7 @@ tg_load_protected(MemoryContext cxt)
 	AttrNumber	a_rel,
 				a_col;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(TgProtectedEntry);
-	ctl.hcxt = cxt;
-	h = hash_create("tenantguard protected relations", 64, &ctl,
-					HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	h = tg_blob_hash("tenantguard protected relations", 64, sizeof(Oid), sizeof(TgProtectedEntry), cxt);
 
 	rel = table_open(tg_registry_relid, AccessShareLock);
 	a_rel = tg_attnum(rel, "rel");
@@ -282,7 +276,6 @@ tg_is_protected(Oid relid, char *tenant_column)
 static HTAB *
 tg_load_bindings(MemoryContext cxt)
 {
-	HASHCTL		ctl;
 	HTAB	   *h;
 	Relation	rel;
 	SysScanDesc scan;
@@ -291,12 +284,7 @@ tg_load_bindings(MemoryContext cxt)
 				a_tenant,
 				a_trole;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(TgBinding);
-	ctl.hcxt = cxt;
-	h = hash_create("tenantguard role bindings", 16, &ctl,
-					HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	h = tg_blob_hash("tenantguard role bindings", 16, sizeof(Oid), sizeof(TgBinding), cxt);
 
 	rel = table_open(tg_bindings_relid, AccessShareLock);
 	a_role = tg_attnum(rel, "role");
@@ -321,7 +309,7 @@ tg_load_bindings(MemoryContext cxt)
 		b = (TgBinding *) hash_search(h, &role, HASH_ENTER, NULL);
 		b->role = role;
 		b->tenant = *DatumGetUUIDP(t);
-		trole = n3 ? pstrdup("member") : TextDatumGetCString(tr);
+		trole = n3 ? pstrdup("operator") : TextDatumGetCString(tr);
 		strlcpy(b->tenant_role, trole, sizeof(b->tenant_role));
 	}
 	systable_endscan(scan);

@@ -1,12 +1,14 @@
 /*
  * catalog.c — small helpers over relations and byte values shared by the
- * glue files: column lookup by name, bytea building and comparison.
+ * glue files: column lookup by name, bytea building and comparison, hash
+ * tables of binary keys.
  *
  * Layer 1: uses nothing of tenantguard's but core/.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -55,4 +57,16 @@ tg_relation_in(const char *nspname, const char *relname)
 	Oid			nsp = get_namespace_oid(nspname, true);
 
 	return OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+}
+
+HTAB *
+tg_blob_hash(const char *name, long nelem, Size keysize, Size entrysize, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = cxt;
+	return hash_create(name, nelem, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }

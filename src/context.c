@@ -1074,30 +1074,6 @@ tg_current_role_name(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(c->role));
 }
 
-PG_FUNCTION_INFO_V1(tg_can_read_audit_tenant);
-
-/*
- * _can_read_tenant(tenant): may the current context read that tenant's audit
- * events? The events table's policy calls it. It is C rather than SQL so
- * that nothing in it is resolved through the caller's search_path when the
- * policy is planned (a SQL function would be inlined, operators and all).
- */
-Datum
-tg_can_read_audit_tenant(PG_FUNCTION_ARGS)
-{
-	const TgEffectiveContext *c;
-	pg_uuid_t  *tenant;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_BOOL(false);
-	tenant = PG_GETARG_UUID_P(0);
-	c = tg_effective_context();
-	if (c == NULL || memcmp(c->tenant.data, tenant->data, UUID_LEN) != 0)
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(strcmp(c->role, "owner") == 0 || strcmp(c->role, "admin") == 0 ||
-				   strcmp(c->role, "auditor") == 0);
-}
-
 PG_FUNCTION_INFO_V1(tg_whoami);
 
 /* whoami(): one row describing the context, or no row without one. */

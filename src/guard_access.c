@@ -4,7 +4,8 @@
  * context is refused (tenantguard.require_context), and protected tables are
  * never reached through an unprotected inheritance or partition parent.
  *
- * Layer 6: uses the caches, the context and the event store.
+ * Layer 7: uses the caches, the context, the event store and the
+ * authorization settings (tenantguard.audit_decisions).
  */
 #include "postgres.h"
 
@@ -21,6 +22,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
+#include "authz.h"
 #include "cache.h"
 #include "context.h"
 #include "event_store.h"
@@ -28,23 +30,6 @@
 #include "tenantguard.h"
 
 static bool tg_require_context = true;
-
-/* Which authorization decisions are recorded. */
-typedef enum TgAuditDecisions
-{
-	TG_AUDIT_DECISIONS_NONE,
-	TG_AUDIT_DECISIONS_DENY,
-	TG_AUDIT_DECISIONS_ALL
-} TgAuditDecisions;
-
-static int	tg_audit_decisions = TG_AUDIT_DECISIONS_DENY;
-
-static const struct config_enum_entry tg_audit_decision_options[] = {
-	{"none", TG_AUDIT_DECISIONS_NONE, false},
-	{"deny", TG_AUDIT_DECISIONS_DENY, false},
-	{"all", TG_AUDIT_DECISIONS_ALL, false},
-	{NULL, 0, false}
-};
 
 /*
  * Reading an unprotected parent also reads its children, with the parent's
@@ -157,7 +142,7 @@ tg_guard_check_perms(List *rangeTable, bool ereport_on_violation)
 			continue;
 		if (!ereport_on_violation)
 			return false;
-		if (tg_audit_decisions != TG_AUDIT_DECISIONS_NONE)
+		if (tg_authz_audit_denials())
 			tg_audit_deny(tg_actor_current(), "policy", "access",
 						  quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
 													 get_rel_name(rte->relid)),
@@ -189,16 +174,6 @@ tg_guard_access_init(void)
 							 "When off, such statements see no rows and cannot write, without an error.",
 							 &tg_require_context,
 							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomEnumVariable("tenantguard.audit_decisions",
-							 "Which authorization decisions are written to the audit log.",
-							 "deny records refusals, all records every decision, none records none.",
-							 &tg_audit_decisions,
-							 TG_AUDIT_DECISIONS_DENY,
-							 tg_audit_decision_options,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);

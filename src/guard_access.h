@@ -1,5 +1,5 @@
 /*
- * guard_access.h — the fail-closed access check (layer 6).
+ * guard_access.h — the fail-closed access check (layer 7).
  */
 #ifndef TG_GUARD_ACCESS_H
 #define TG_GUARD_ACCESS_H

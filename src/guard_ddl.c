@@ -5,7 +5,7 @@
  * _guard_bypass()). One function per kind of statement; refusals are
  * recorded in the audit ledger through the queue (they survive rollback).
  *
- * Layer 6: uses the caches, the context and the event store.
+ * Layer 7: uses the caches, the context and the event store.
  */
 #include "postgres.h"
 
@@ -19,6 +19,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
+#include "catalog/pg_type.h"
 #include "catalog/indexing.h"
 #include "utils/fmgroids.h"
 #include "catalog/heap.h"
@@ -31,6 +32,7 @@
 #include "nodes/parsenodes.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lockdefs.h"
 #include "tcop/utility.h"
@@ -477,11 +479,100 @@ tg_strip_uncorrelated_sublinks(Node *node, void *context)
 	return expression_tree_mutator(node, tg_strip_uncorrelated_sublinks, context);
 }
 
-/* Can this policy expression reveal a row's values through errors or side effects? */
-static bool
-tg_expr_leaks(Node *expr)
+/* The arms of a (nested) AND, or the expression itself. */
+static List *
+tg_and_arms(Node *expr, List *arms)
 {
-	return contain_leaked_vars(tg_strip_uncorrelated_sublinks(expr, NULL));
+	if (is_andclause(expr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) expr)->args)
+			arms = tg_and_arms((Node *) lfirst(lc), arms);
+		return arms;
+	}
+	return lappend(arms, expr);
+}
+
+/* A function of schema tenantguard by name and arguments, or InvalidOid. */
+static Oid
+tg_own_function(const char *name, int nargs, const Oid *argtypes)
+{
+	return LookupFuncName(list_make2(makeString(TG_SCHEMA), makeString(pstrdup(name))),
+						  nargs, argtypes, true);
+}
+
+/* Is arm exactly <tenant column> = tenantguard.current_tenant() (uuid equality)? */
+static bool
+tg_is_tenant_comparison(Node *arm, AttrNumber tcol, Oid current_tenant)
+{
+	OpExpr	   *op;
+	int			i;
+
+	if (!IsA(arm, OpExpr) || list_length(((OpExpr *) arm)->args) != 2)
+		return false;
+	op = (OpExpr *) arm;
+	set_opfuncid(op);
+	if (op->opfuncid != F_UUID_EQ)
+		return false;
+	for (i = 0; i < 2; i++)
+	{
+		Node	   *a = (Node *) list_nth(op->args, i);
+		Node	   *b = (Node *) list_nth(op->args, 1 - i);
+
+		if (IsA(a, Var) && ((Var *) a)->varlevelsup == 0 && ((Var *) a)->varattno == tcol &&
+			IsA(b, FuncExpr) && ((FuncExpr *) b)->funcid == current_tenant &&
+			((FuncExpr *) b)->args == NIL)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Can this policy expression of a table (relid) reveal a row's values
+ * through errors or side effects?
+ *
+ * One exception to PostgreSQL's notion: tenantguard.authorize() -- not
+ * leakproof (it audits its decisions, and malformed arguments raise) --
+ * with any arguments, in an AND that also compares the table's tenant
+ * column with tenantguard.current_tenant(). PostgreSQL evaluates the
+ * clauses of one security level in order of cost (order_qual_clauses();
+ * the comparison is leakproof and costs two operators, authorize() is
+ * declared with COST 100), so authorize() and its arguments only ever see
+ * rows of the current tenant.
+ */
+static bool
+tg_expr_leaks(Node *expr, Oid relid)
+{
+	static const Oid text2[2] = {TEXTOID, TEXTOID};
+	char		tcolname[NAMEDATALEN];
+	List	   *arms = tg_and_arms(expr, NIL);
+	ListCell   *lc;
+	bool		guarded = false;
+	Oid			authorize = InvalidOid;
+
+	if (tg_is_protected(relid, tcolname))
+	{
+		AttrNumber	tcol = get_attnum(relid, tcolname);
+		Oid			current_tenant = tg_own_function("current_tenant", 0, NULL);
+
+		foreach(lc, arms)
+			if (tg_is_tenant_comparison((Node *) lfirst(lc), tcol, current_tenant))
+				guarded = true;
+		if (guarded)
+			authorize = tg_own_function("authorize", 2, text2);
+	}
+	foreach(lc, arms)
+	{
+		Node	   *arm = (Node *) lfirst(lc);
+
+		if (guarded && OidIsValid(authorize) && IsA(arm, FuncExpr) &&
+			((FuncExpr *) arm)->funcid == authorize)
+			continue;
+		if (contain_leaked_vars(tg_strip_uncorrelated_sublinks(arm, NULL)))
+			return true;
+	}
+	return false;
 }
 
 /* Are the USING and WITH CHECK expressions of this pg_policy tuple leakproof? */
@@ -489,6 +580,7 @@ static bool
 tg_policy_tuple_leakproof(Relation pgpolicy, HeapTuple tup)
 {
 	static const AttrNumber cols[] = {Anum_pg_policy_polqual, Anum_pg_policy_polwithcheck};
+	Oid			relid = ((Form_pg_policy) GETSTRUCT(tup))->polrelid;
 	int			i;
 
 	for (i = 0; i < (int) lengthof(cols); i++)
@@ -496,7 +588,7 @@ tg_policy_tuple_leakproof(Relation pgpolicy, HeapTuple tup)
 		bool		isnull;
 		Datum		d = heap_getattr(tup, cols[i], RelationGetDescr(pgpolicy), &isnull);
 
-		if (!isnull && tg_expr_leaks((Node *) stringToNode(TextDatumGetCString(d))))
+		if (!isnull && tg_expr_leaks((Node *) stringToNode(TextDatumGetCString(d)), relid))
 			return false;
 	}
 	return true;
@@ -534,7 +626,8 @@ tg_check_restrictive_policy(Oid relid, const char *name, const char *what)
 			 errmsg("restrictive policy \"%s\" on protected table \"%s\" is not leakproof",
 					name, get_rel_name(relid)),
 			 errdetail("PostgreSQL may evaluate a restrictive policy before the tenant isolation policy, on every tenant's rows: a function, operator or cast applied to a column that is not LEAKPROOF can reveal another tenant's values in its errors."),
-			 errhint("Apply only LEAKPROOF functions and operators to the table's columns (such as = or < on ordinary types), or subqueries that do not refer to the row; functions of constants, such as tenantguard.current_role_name() = 'admin', are fine.")));
+			 errhint("Apply only LEAKPROOF functions and operators to the table's columns (such as = or < on ordinary types), or subqueries that do not refer to the row; functions of constants, such as tenantguard.current_role_name() = 'admin', are fine. "
+					 "tenantguard.authorize() on the columns is fine beside the tenant comparison: USING (tenant_id = tenantguard.current_tenant() AND tenantguard.authorize('docs.read', 'project/' || project)).")));
 }
 
 static const char *const tg_lock_mode_names[] = {

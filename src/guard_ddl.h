@@ -1,5 +1,5 @@
 /*
- * guard_ddl.h — the DDL guard (layer 6).
+ * guard_ddl.h — the DDL guard (layer 7).
  */
 #ifndef TG_GUARD_DDL_H
 #define TG_GUARD_DDL_H

@@ -4,11 +4,11 @@
  * (ExecutorCheckPerms), the DDL guard, the context's mirror settings and the
  * event store's open events table (ProcessUtility), the audit queue's shared memory (shmem_request,
  * shmem_startup), the statement boundaries and running range table
- * that the reveal tally and the call site need (ExecutorRun,
+ * that the tally and the call site need (ExecutorRun,
  * ExecutorFinish, ProcessUtility), and the tenant constant that routes a
  * query to one Citus shard (planner).
  *
- * Layer 8: calls the modules below; nothing calls it but _PG_init.
+ * Layer 9: calls the modules below; nothing calls it but _PG_init.
  */
 #include "postgres.h"
 
@@ -27,7 +27,7 @@
 #include "guard_ddl.h"
 #include "hooks.h"
 #include "jti_store.h"
-#include "reveal_tally.h"
+#include "tally.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
 static ProcessUtility_hook_type prev_utility = NULL;
@@ -39,7 +39,7 @@ static planner_hook_type prev_planner = NULL;
 
 /*
  * Statements: how deep we are in executor runs and utility statements. When
- * the outermost one ends normally, the reveal tally writes its events (on
+ * the outermost one ends normally, the tally writes its events (on
  * error, the (sub)transaction's abort summarises them instead). The
  * executor hooks also tell the call site which range table is running.
  */

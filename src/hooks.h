@@ -1,5 +1,5 @@
 /*
- * hooks.h — installing PostgreSQL's hooks (layer 8).
+ * hooks.h — installing PostgreSQL's hooks (layer 9).
  */
 #ifndef TG_HOOKS_H
 #define TG_HOOKS_H

@@ -3,7 +3,7 @@
  * _reseal() it runs), rewrap_keys() after a master key replacement (the
  * ledger's signing key follows).
  *
- * Layer 7: uses the keyring, sealing, the caches, the context, the ledger's
+ * Layer 8: uses the keyring, sealing, the caches, the context, the ledger's
  * blocks and privileged.c.
  */
 #include "postgres.h"

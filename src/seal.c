@@ -1,13 +1,14 @@
 /*
  * seal.c — sealing and revealing secrets: seal() encrypts for the current
  * tenant under the newest data key, reveal() opens only in the tenant that
- * sealed (one place decides: tg_authorize_reveal), and every reveal is
- * audited (never with the value): counted by the reveal tally, which writes
+ * sealed and only with permission secrets.read (one place decides:
+ * tg_authorize_reveal), and every reveal is
+ * audited (never with the value): counted by the tally, which writes
  * one event per statement and call site (tg_call_site_of names the column
  * the value came from; _reveal_vault() is named by the vault entry); blind
  * indexes for equality lookups.
  *
- * Layer 6: uses the keyring, the secret type, the reveal tally, the call
+ * Layer 7: uses the keyring, the secret type, the tally, authorization, the call
  * site, the context and the event store.
  */
 #include "postgres.h"
@@ -19,18 +20,51 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 #include "utils/uuid.h"
 
 #include "core/envelope.h"
 #include "core/keys.h"
+#include "authz.h"
 #include "call_site.h"
 #include "catalog.h"
 #include "context.h"
 #include "event_store.h"
 #include "keyring.h"
-#include "reveal_tally.h"
 #include "seal.h"
 #include "secret_type.h"
+#include "tally.h"
+
+/*
+ * Reveals are tallied: one event per statement and (tenant, actor, call
+ * site, text or bytea), written in the transaction, with a summary through
+ * the queue when it rolls back; in a read-only transaction the first reveal
+ * of a statement is queued before its plaintext is handed out.
+ */
+static const TgTallyKind tg_reveal_kind = {
+	.category = "secret",
+	.action = "reveal",
+	.count_member = "reveals",
+	.variant_member = "as",
+	.queued = false,
+	.announce = true,
+	.rolled_back_reason = "transaction rolled back after revealing",
+};
+
+/* Count one reveal of a secret of tenant at site (before the plaintext is handed out). */
+static void
+tg_reveal_count(const uint8_t tenant[16], const TgCallSite *site, bool bytes)
+{
+	TgTallyItem item;
+
+	memset(&item, 0, sizeof(item));
+	item.site_id = site->id;
+	item.tenant = tenant;
+	item.variant = bytes ? "bytea" : "text";
+	item.object = site->object;
+	item.details = site->details;
+	tg_tally_count(&tg_reveal_kind, &item);
+}
 
 /* The current tenant; 42501 without a context. */
 static const pg_uuid_t *
@@ -103,13 +137,15 @@ tg_open_bytes(bytea *s, tg_env_header *h, size_t *ptlen)
 }
 
 /*
- * May the current context reveal a secret sealed for tenant? This is the one
- * place that decides: the tenant must match, and the permission system adds
- * its secrets.read check here.
+ * May the current context reveal a secret sealed for tenant, as resource
+ * (vault/<scope>/<name> for the vault, * for every other reveal)? This is
+ * the one place that decides: the tenant must match, and the context needs
+ * secrets.read on the resource (42501, audited as a decision).
  */
 static void
-tg_authorize_reveal(const uint8_t tenant[16])
+tg_authorize_reveal(const uint8_t tenant[16], const char *resource)
 {
+	static TgAuthzSite *site = NULL;
 	const pg_uuid_t *current = tg_require_tenant();
 
 	if (sodium_memcmp(current->data, tenant, UUID_LEN) != 0)
@@ -120,6 +156,9 @@ tg_authorize_reveal(const uint8_t tenant[16])
 				 errmsg("secret belongs to another tenant"),
 				 errhint("A secret can only be revealed in the tenant that sealed it.")));
 	}
+	if (site == NULL)
+		site = tg_authz_site_new(TopMemoryContext);
+	tg_authz_require(site, "secrets.read", strlen("secrets.read"), resource, strlen(resource));
 }
 
 static Datum
@@ -153,27 +192,27 @@ tg_seal_bytea(PG_FUNCTION_ARGS)
 
 /*
  * Open a secret datum for the current context: well-formed, sealed for the
- * current tenant (tg_authorize_reveal), authentic. The plaintext is
- * palloc'ed; the caller wipes it.
+ * current tenant and revealable as resource (tg_authorize_reveal),
+ * authentic. The plaintext is palloc'ed; the caller wipes it.
  */
 static uint8_t *
-tg_reveal_open(bytea *s, tg_env_header *h, size_t *n)
+tg_reveal_open(bytea *s, const char *resource, tg_env_header *h, size_t *n)
 {
 	tg_secret_check((const uint8_t *) VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), h);
-	tg_authorize_reveal(h->tenant);
+	tg_authorize_reveal(h->tenant, resource);
 	return tg_open_bytes(s, h, n);
 }
 
-/* reveal() as text, counted at site (before the plaintext is handed out). */
+/* reveal() as text of resource, counted at site (before the plaintext is handed out). */
 static text *
-tg_reveal_text_at(bytea *s, const TgCallSite *site)
+tg_reveal_text_at(bytea *s, const char *resource, const TgCallSite *site)
 {
 	tg_env_header h;
 	size_t		n = 0;
 	uint8_t    *pt;
 	text	   *result;
 
-	pt = tg_reveal_open(s, &h, &n);
+	pt = tg_reveal_open(s, resource, &h, &n);
 	if (!pg_verifymbstr((const char *) pt, (int) n, true))
 	{
 		sodium_memzero(pt, n);
@@ -194,7 +233,7 @@ PG_FUNCTION_INFO_V1(tg_reveal_text);
 Datum
 tg_reveal_text(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(tg_reveal_text_at(PG_GETARG_BYTEA_PP(0), tg_call_site_of(fcinfo, 0)));
+	PG_RETURN_TEXT_P(tg_reveal_text_at(PG_GETARG_BYTEA_PP(0), "*", tg_call_site_of(fcinfo, 0)));
 }
 
 PG_FUNCTION_INFO_V1(tg_reveal_vault);
@@ -213,9 +252,12 @@ tg_reveal_vault(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	int32		version = PG_GETARG_INT32(3);
 	StringInfoData obj,
-				det;
+				det,
+				res;
 	TgCallSite	site;
 
+	initStringInfo(&res);
+	appendStringInfo(&res, "vault/%s/%s", scope, name);
 	initStringInfo(&obj);
 	appendStringInfo(&obj, "vault:%s/%s@%d", scope, name, version);
 	initStringInfo(&det);
@@ -225,7 +267,7 @@ tg_reveal_vault(PG_FUNCTION_ARGS)
 	escape_json(&det, name);
 	appendStringInfo(&det, ", \"version\": %d", version);
 	tg_call_site_named(&site, obj.data, det.data);
-	PG_RETURN_TEXT_P(tg_reveal_text_at(s, &site));
+	PG_RETURN_TEXT_P(tg_reveal_text_at(s, res.data, &site));
 }
 
 PG_FUNCTION_INFO_V1(tg_reveal_bytea);
@@ -239,7 +281,7 @@ tg_reveal_bytea(PG_FUNCTION_ARGS)
 	uint8_t    *pt;
 	bytea	   *result;
 
-	pt = tg_reveal_open(s, &h, &n);
+	pt = tg_reveal_open(s, "*", &h, &n);
 	result = tg_bytea(pt, n);
 	sodium_memzero(pt, n);
 	pfree(pt);

@@ -1,5 +1,5 @@
 /*
- * seal.h — sealing and opening envelopes (layer 6).
+ * seal.h — sealing and opening envelopes (layer 7).
  */
 #ifndef TG_SEAL_H
 #define TG_SEAL_H

@@ -4,7 +4,7 @@
  * tenantguard prefix, then installs the hooks; and the preload check the
  * extension script calls first.
  *
- * Layer 9: the top.
+ * Layer 10: the top.
  */
 #include "postgres.h"
 
@@ -14,6 +14,7 @@
 
 #include "audit_queue.h"
 #include "audit_worker.h"
+#include "authz.h"
 #include "cache.h"
 #include "citus_route.h"
 #include "context.h"
@@ -44,6 +45,7 @@ _PG_init(void)
 	tg_jti_init();
 	tg_token_keys_init();
 	tg_context_init();
+	tg_authz_init();
 	tg_guard_access_init();
 	tg_guard_ddl_init();
 	tg_route_init();

@@ -6,6 +6,8 @@
 --                protect_schema(); the DDL guard's helpers and event triggers
 --   report       isolation_report(), the linter for isolation holes
 --   audit        the tamper-evident audit ledger (schema tenantguard_audit)
+--   authorization  built-in and tenant roles' permission rules, authorize(),
+--                require(), explain_authorization(), grant/revoke_permission()
 --   secrets      the tenantguard.secret type: values sealed per tenant
 --   vault        secrets by name and reference
 --

@@ -31,6 +31,22 @@ CREATE FUNCTION tenantguard.set_tenant(tenant uuid, is_local boolean DEFAULT tru
     AS 'MODULE_PATHNAME', 'tg_set_tenant';
 COMMENT ON FUNCTION tenantguard.set_tenant(uuid, boolean) IS 'Administrators enter a tenant (principal admin:<session_user>).';
 
+-- The current tenant, or 42501 "no tenant context is set" with the caller's hint
+-- (for functions that work in the current tenant only: the vault, permission rules).
+CREATE FUNCTION tenantguard._context_tenant(hint text) RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t uuid := tenantguard.current_tenant();
+BEGIN
+    IF t IS NULL THEN
+        RAISE EXCEPTION 'no tenant context is set' USING ERRCODE = 'insufficient_privilege', HINT = hint;
+    END IF;
+    RETURN t;
+END
+$$;
+
 -- Leave the tenant entered with set_tenant() (a role binding stays in force).
 CREATE FUNCTION tenantguard.clear_context() RETURNS void
     LANGUAGE C VOLATILE
@@ -50,7 +66,7 @@ CREATE TABLE tenantguard.role_bindings (
     role        regrole PRIMARY KEY,
     role_name   name NOT NULL,
     tenant_id   uuid NOT NULL REFERENCES tenantguard.tenants(id) ON DELETE CASCADE,
-    tenant_role text NOT NULL DEFAULT 'member'
+    tenant_role text NOT NULL DEFAULT 'operator'
                 CONSTRAINT role_bindings_tenant_role_format CHECK (tenantguard._role_name_valid(tenant_role)),
     bound_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     bound_by    name NOT NULL DEFAULT session_user
@@ -65,8 +81,10 @@ CREATE TRIGGER tenantguard_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
 REVOKE ALL ON tenantguard.role_bindings FROM PUBLIC;
 GRANT SELECT ON tenantguard.role_bindings TO tenantguard_admin;
 
--- Bind a login role to one tenant (with its role within the tenant), or re-bind it.
-CREATE FUNCTION tenantguard.bind_role(role regrole, tenant uuid, tenant_role text DEFAULT 'member')
+-- Bind a login role to one tenant (with its role within the tenant, by default
+-- the built-in operator: an application's everyday rights, no membership, role
+-- or audit administration), or re-bind it.
+CREATE FUNCTION tenantguard.bind_role(role regrole, tenant uuid, tenant_role text DEFAULT 'operator')
     RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp

@@ -242,6 +242,10 @@ findings AS (
                 AND t.tgfoid IN (SELECT f.oid FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace
                                   WHERE fn.nspname = 'tenantguard_audit'
                                     AND f.proname IN ('_row_trigger', '_truncate_trigger')))
+       -- tenantguard's own cache invalidation (a statement trigger that reads no row)
+       AND NOT (t.tgname = 'tenantguard_invalidate'
+                AND t.tgfoid IN (SELECT f.oid FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace
+                                  WHERE fn.nspname = 'tenantguard' AND f.proname = '_invalidate_cache'))
        AND NOT EXISTS (SELECT 1 FROM pg_trigger pt JOIN prot pp ON pp.relid = pt.tgrelid WHERE pt.oid = t.tgparentid)
     UNION ALL
     SELECT 'warning', p.rel::text || ' rule ' || quote_ident(rw.rulename),

@@ -96,12 +96,13 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON tenantguard_audit.signing_
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON tenantguard_audit.signing_keys
     FOR EACH STATEMENT EXECUTE FUNCTION tenantguard_audit._append_only();
 
--- Visibility: auditors read everything; inside a tenant, owner/admin/auditor
--- roles read that tenant's events; everyone else reads nothing.
+-- Visibility: auditors read everything; inside a tenant, principals with
+-- permission audit.read read that tenant's events; everyone else reads nothing.
 -- C, not SQL: a SQL function here would be inlined into the policy and its
--- operators resolved through the querying role's search_path.
+-- operators resolved through the querying role's search_path. Parallel
+-- restricted: its decision is audited once per statement (src/authz.c).
 CREATE FUNCTION tenantguard_audit._can_read_tenant(tenant uuid) RETURNS boolean
-    LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF
+    LANGUAGE C STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'tg_can_read_audit_tenant';
 ALTER TABLE tenantguard_audit.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY auditor_reads_all ON tenantguard_audit.events FOR SELECT TO tenantguard_auditor USING (true);

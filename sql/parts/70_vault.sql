@@ -2,6 +2,9 @@
 -- put_secret / get_secret / secret_ref / resolve_ref / delete_secret.
 -- The vault functions are SECURITY DEFINER so that they alone record their
 -- audit events; every statement in them filters on the current tenant.
+-- Permissions: secrets.write on vault/<scope>/<name> for put_secret() and
+-- delete_secret(), secrets.read for get_secret() and resolve_ref() (checked
+-- again by the reveal itself).
 
 -- Is this a valid secret name or scope (1 to 128 of [A-Za-z0-9_.-], not . or ..)?
 CREATE FUNCTION tenantguard._secret_name_valid(name text) RETURNS boolean
@@ -57,19 +60,9 @@ GRANT SELECT ON tenantguard.secrets TO tenantguard_app, tenantguard_admin;
 
 -- The current tenant, or 42501 when there is no context (the vault is per tenant).
 CREATE FUNCTION tenantguard._vault_tenant() RETURNS uuid
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    t uuid := tenantguard.current_tenant();
-BEGIN
-    IF t IS NULL THEN
-        RAISE EXCEPTION 'no tenant context is set'
-            USING ERRCODE = 'insufficient_privilege', HINT = 'The vault is per tenant: enter a tenant first.';
-    END IF;
-    RETURN t;
-END
-$$;
+    AS $$ SELECT tenantguard._context_tenant('The vault is per tenant: enter a tenant first.') $$;
 
 -- Refuse a NULL or invalid secret name or scope (22004, 22023).
 CREATE FUNCTION tenantguard._check_secret_name(name text, scope text) RETURNS void
@@ -102,6 +95,7 @@ DECLARE
     v integer;
 BEGIN
     PERFORM tenantguard._check_secret_name(name, scope);
+    PERFORM tenantguard.require('secrets.write', format('vault/%s/%s', scope, name));
     -- The upsert takes the row lock of (tenant, scope, name): concurrent
     -- writers of the same secret queue on it, so versions never collide, and
     -- no other tenant can take that lock (an advisory lock key could be
@@ -139,6 +133,8 @@ DECLARE
     found_version integer;
 BEGIN
     PERFORM tenantguard._check_secret_name(name, scope);
+    -- before the lookup: whether a secret exists is not told to who may not read it
+    PERFORM tenantguard.require('secrets.read', format('vault/%s/%s', scope, name));
     SELECT s.value, s.version INTO sealed, found_version
       FROM tenantguard.vault s
      WHERE s.tenant_id = t AND s.scope = get_secret.scope AND s.name = get_secret.name
@@ -204,6 +200,7 @@ DECLARE
     n integer;
 BEGIN
     PERFORM tenantguard._check_secret_name(name, scope);
+    PERFORM tenantguard.require('secrets.write', format('vault/%s/%s', scope, name));
     DELETE FROM tenantguard.vault s
      WHERE s.tenant_id = t AND s.scope = delete_secret.scope AND s.name = delete_secret.name;
     GET DIAGNOSTICS n = ROW_COUNT;

@@ -65,7 +65,7 @@ RESET ROLE;
 SET ROLE tg20_bound;
 SELECT is(tenantguard.current_tenant(), :'acme'::uuid, 'SET ROLE to a bound role puts the session in its tenant');
 SELECT is(tenantguard.current_principal(), 'role:tg20_bound', 'the principal is role:tg20_bound');
-SELECT is(tenantguard.current_role_name(), 'member', 'the tenant role is the default "member"');
+SELECT is(tenantguard.current_role_name(), 'operator', 'the tenant role is the default, built-in "operator"');
 SELECT results_eq('SELECT body FROM tg20.docs ORDER BY id', $$VALUES ('acme-1'), ('acme-2')$$,
     'the bound role sees only Acme rows');
 SELECT is((SELECT count(*)::int FROM tg20.docs WHERE tenant_id = :'globex'), 0,

@@ -37,9 +37,9 @@ CREATE ROLE tg80_owner LOGIN;                               -- owns the audited 
 CREATE ROLE tg80_other LOGIN;                               -- owns nothing
 CREATE ROLE tg80_auditor LOGIN IN ROLE tenantguard_auditor;
 CREATE ROLE tg80_admin LOGIN IN ROLE tenantguard_admin;
-CREATE ROLE tg80_member LOGIN IN ROLE tenantguard_app;      -- bound to Acme as 'member'
+CREATE ROLE tg80_member LOGIN IN ROLE tenantguard_app;      -- bound to Acme with the default role (operator)
 CREATE ROLE tg80_towner LOGIN IN ROLE tenantguard_app;      -- bound to Acme as 'owner'
-CREATE ROLE tg80_tauditor LOGIN IN ROLE tenantguard_app;    -- bound to Globex as 'auditor'
+CREATE ROLE tg80_tauditor LOGIN IN ROLE tenantguard_app;    -- bound to Globex as 'auditor' (granted audit.read)
 CREATE ROLE tg80_free LOGIN IN ROLE tenantguard_app;        -- not bound: no context
 
 SELECT tenantguard.create_tenant('tg80-acme', 'Acme') AS acme \gset
@@ -794,7 +794,7 @@ RESET ROLE;
 
 SET ROLE tg80_member;
 SELECT is((SELECT count(*) FROM tenantguard_audit.events), 0::bigint,
-    'an application role with tenant role ''member'' reads no events, not even its own tenant''s');
+    'an application role with the default tenant role (operator, no audit.read) reads no events, not even its own tenant''s');
 SELECT is((SELECT count(*) FROM tenantguard_audit.auth_events) + (SELECT count(*) FROM tenantguard_audit.data_changes)
           + (SELECT count(*) FROM tenantguard_audit.secret_access) + (SELECT count(*) FROM tenantguard_audit.admin_changes)
           + (SELECT count(*) FROM tenantguard_audit.policy_decisions), 0::bigint,
@@ -805,6 +805,10 @@ SET ROLE tg80_towner;
 SELECT is((SELECT count(*) FROM tenantguard_audit.events WHERE id <= (SELECT upto FROM truth)), (SELECT acme_events FROM truth),
     'a role bound to Acme as ''owner'' reads exactly Acme''s events');
 RESET ROLE;
+-- 'auditor' is a tenant-defined role: it reads the audit trail once Globex grants it audit.read
+SELECT tg80.enter(:'globex') \gset
+SELECT tenantguard.grant_permission('auditor', 'audit.read') \gset
+SELECT tenantguard.clear_context() \gset
 SET ROLE tg80_tauditor;
 SELECT is((SELECT count(*) FROM tenantguard_audit.events WHERE id <= (SELECT upto FROM truth)), (SELECT globex_events FROM truth),
     'a role bound to Globex as ''auditor'' reads exactly Globex''s events');

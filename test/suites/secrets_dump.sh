@@ -72,6 +72,8 @@ INSERT INTO accounts (id, api_key, email_bidx, note)
 SELECT tenantguard.put_secret('api.token', 'a-token-1');
 SELECT tenantguard.put_secret('api.token', 'a-token-2');
 SELECT tenantguard.put_secret('db.password', 'a-staging-pw', 'staging');
+SELECT tenantguard.grant_permission('developer', 'deploy.*', 'project/*');
+SELECT tenantguard.grant_permission('developer', 'deploy.production', '*', 'deny');
 COMMIT;
 SELECT tenantguard.rotate_data_key();
 BEGIN;
@@ -142,9 +144,12 @@ tg_check_eq "restored: the tenants survive" \
   "$(as "$DST" postgres "SELECT string_agg(slug || '=' || id, ',' ORDER BY slug) FROM tenantguard.tenants")" "dump-a=$A,dump-b=$B"
 tg_check_eq "restored: the same wrapped keys, under the same master key" \
   "$(as "$DST" postgres "SELECT string_agg(purpose || version || ':' || master_key_id, ',' ORDER BY purpose, version) FROM tenantguard.key_versions")" "$KEYS_SRC"
-tg_check_eq "restored: the protected-table registry lists the table and the vault tables" \
+tg_check_eq "restored: the protected-table registry lists the table, the permission rules and the vault tables" \
   "$(as "$DST" postgres "SELECT string_agg(rel::text || ':' || tenant_column, ',' ORDER BY rel::text) FROM tenantguard.protected_tables")" \
-  "accounts:tenant_id,tenantguard.vault:tenant_id,tenantguard.vault_versions:tenant_id"
+  "accounts:tenant_id,tenantguard.role_permissions:tenant_id,tenantguard.vault:tenant_id,tenantguard.vault_versions:tenant_id"
+RULES="SELECT string_agg(role || ':' || permission || ':' || resource || ':' || effect, ',' ORDER BY permission) FROM tenantguard.role_permissions"
+tg_check_eq "restored: the permission rules of a tenant survive" \
+  "$(as "$DST" postgres "$RULES")" "developer:deploy.*:project/*:allow,developer:deploy.production:*:deny"
 tg_check_eq "restored: the isolation policy exists on the table" \
   "$(as "$DST" postgres "SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname = 'tenantguard_isolation'")" "1"
 report=$(as "$DST" postgres "SELECT severity || ' ' || object || ': ' || finding FROM tenantguard.isolation_report()")

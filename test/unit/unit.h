@@ -35,5 +35,6 @@ void		test_ledger(void);
 void		test_names(void);
 void		test_json(void);
 void		test_jwt(void);
+void		test_authz_rules(void);
 
 #endif

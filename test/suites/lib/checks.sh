@@ -130,6 +130,14 @@ tg_wait_for() {
   return 1
 }
 
+# tg_drop_database_and_roles DB [ROLE...]: remove what a suite created (quietly).
+tg_drop_database_and_roles() {
+  local db=$1 r
+  shift
+  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+  for r in "$@"; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1; done
+}
+
 # The SQLSTATE of the first error in psql's verbose output, or "none".
 tg_sqlstate() {
   local s

@@ -1,23 +1,30 @@
 /*
- * reveal_tally.c — reveals counted, and written as one audit event per
- * statement and key (tenant, actor, call site, text or bytea) carrying the
- * count, instead of one event per revealed value; and a rollback cannot
- * erase the fact that plaintext was handed out: an aborted
- * (sub)transaction's reveals -- those whose events it wrote and those not
- * yet written -- are re-recorded as summary events through the ledger
- * worker's queue.
+ * tally.c — audit events counted per statement: occurrences of one key
+ * (kind, actor, tenant, object, details, variant; see tally.h) in one
+ * statement become one event carrying the count, instead of one event per
+ * occurrence; and a rollback cannot erase the fact that they happened.
+ *
+ * Two ways to write, chosen by the kind:
+ *
+ *   - in the transaction (reveals): an aborted (sub)transaction's counts --
+ *     those whose events it wrote and those not yet written -- are
+ *     re-recorded as summary events ("rolled_back": true) through the
+ *     ledger worker's queue. In a read-only transaction events go through
+ *     the queue, and with "announce" the first occurrence of a statement is
+ *     queued at once, before the caller goes on (a reveal: before its
+ *     plaintext is handed out), so that a full queue refuses it (53400)
+ *     instead of letting it go unaudited; the rest of the statement's count
+ *     follows at its end.
+ *   - through the queue (decisions): every event is queued, so nothing an
+ *     abort does can take it back and no event makes a read write; an
+ *     aborted transaction's counts not yet written are queued at its end.
  *
  * When events are written: at the end of the outermost statement (the
  * executor and utility hooks call tg_tally_statement_end), and before
- * commit or prepare for whatever is left (reveals outside any statement,
- * such as fast-path calls, or in deferred triggers). In a read-only
- * transaction events go through the queue, and the first reveal of a
- * statement at each key is queued at once, before its plaintext is handed
- * out, so that a full queue refuses reveals (53400) instead of letting them
- * go unaudited; the rest of the statement's count follows at its end.
+ * commit or prepare for whatever is left (occurrences outside any
+ * statement, such as fast-path calls, or in deferred triggers).
  *
- * Layer 5: uses the queue, the event store, the context's actor and the
- * call site type.
+ * Layer 5: uses the queue, the event store and the context's actor.
  */
 #include "postgres.h"
 
@@ -28,47 +35,59 @@
 #include "audit_queue.h"
 #include "context.h"
 #include "event_store.h"
-#include "reveal_tally.h"
+#include "tally.h"
 
-/* Reveals of one key in one (sub)transaction. */
-typedef struct TgRevealTally
+/* The occurrences of one key in one (sub)transaction. */
+typedef struct TgTally
 {
-	SubTransactionId subid;
+	const TgTallyKind *kind;
+	SubTransactionId subid;		/* TopSubTransactionId for queued kinds */
 	int64		pending;		/* counted, not yet in an event */
 	int64		written;		/* in events written in this (sub)transaction */
-	bool		announced;		/* read-only: this statement's first reveal is queued */
-	bool		bytes;			/* revealed as bytea */
-	uint64		site_id;		/* the TgCallSite last counted here (fast path) */
-	TgActor		actor;			/* who revealed, and the secrets' tenant */
+	bool		announced;		/* read-only: this statement's first occurrence is queued */
+	uint64		site_id;		/* the site last counted here (fast path) */
+	TgActor		actor;			/* who, and the event's tenant */
+	char		variant[TG_TALLY_VARIANT_MAX];
 	char		object[TG_SITE_OBJECT_MAX];
 	char		details[TG_SITE_DETAILS_MAX];
-} TgRevealTally;
+	char		note[TG_TALLY_NOTE_MAX];	/* of the first occurrence */
+	char		reason[TG_TALLY_REASON_MAX];	/* of the first occurrence */
+} TgTally;
 
 /*
- * Grown as needed, never capped: a cap would let a caller hide reveals
+ * Grown as needed, never capped: a cap would let a caller hide occurrences
  * behind enough savepoints or call sites. Entries of a committed
  * subtransaction merge into its parent's.
  */
-static TgRevealTally *tg_tallies = NULL;
+static TgTally *tg_tallies = NULL;
 static int	tg_n_tallies = 0;
 static int	tg_max_tallies = 0;
 static int	tg_last = -1;		/* the entry counted last */
 static bool tg_unwritten = false;	/* some entry has pending or announced */
 static bool tg_tally_callbacks = false;
 static bool tg_flushing = false;	/* writing events now (no re-entry) */
+static uint64 tg_next_tally_site = 1;
 
-/* How an event of reveals is written. */
+/* How an event is written. */
 typedef enum TgTallyWrite
 {
 	TG_WRITE_RECORD,			/* in this transaction (queued when read-only) */
-	TG_WRITE_QUEUE,				/* through the queue: counted too late for this transaction */
+	TG_WRITE_QUEUE,				/* through the queue: a queued kind, or counted too late */
 	TG_WRITE_SUMMARY			/* a rolled-back summary, through the queue */
 } TgTallyWrite;
 
-static bool
-tg_tally_same_key(const TgRevealTally *a, const TgRevealTally *b)
+uint64
+tg_tally_site_id(void)
 {
-	return a->bytes == b->bytes &&
+	/* the high bit keeps these apart from TgCallSite ids */
+	return (UINT64CONST(1) << 63) | tg_next_tally_site++;
+}
+
+static bool
+tg_tally_same_key(const TgTally *a, const TgTally *b)
+{
+	return a->kind == b->kind &&
+		strcmp(a->variant, b->variant) == 0 &&
 		memcmp(a->actor.tenant.data, b->actor.tenant.data, UUID_LEN) == 0 &&
 		strcmp(a->actor.principal, b->actor.principal) == 0 &&
 		strcmp(a->actor.db_user, b->actor.db_user) == 0 &&
@@ -79,16 +98,16 @@ tg_tally_same_key(const TgRevealTally *a, const TgRevealTally *b)
 
 /* A new entry at the end (the array may move); its index. */
 static int
-tg_tally_append(const TgRevealTally *from)
+tg_tally_append(const TgTally *from)
 {
 	if (tg_n_tallies == tg_max_tallies)
 	{
 		int			newmax = tg_max_tallies == 0 ? 16 : tg_max_tallies * 2;
 
 		if (tg_tallies == NULL)
-			tg_tallies = MemoryContextAlloc(TopMemoryContext, sizeof(TgRevealTally) * newmax);
+			tg_tallies = MemoryContextAlloc(TopMemoryContext, sizeof(TgTally) * newmax);
 		else
-			tg_tallies = repalloc(tg_tallies, sizeof(TgRevealTally) * newmax);
+			tg_tallies = repalloc(tg_tallies, sizeof(TgTally) * newmax);
 		tg_max_tallies = newmax;
 	}
 	tg_tallies[tg_n_tallies] = *from;
@@ -96,27 +115,36 @@ tg_tally_append(const TgRevealTally *from)
 }
 
 /*
- * Write an event for n reveals of t's key: in this transaction (true when
- * it was; in a read-only one it is queued, 53400 when it cannot be), or
- * through the queue (never raises): a rolled-back summary, or reveals
- * counted after the last chance to write in the transaction.
+ * Write an event for n occurrences of t's key: in this transaction (true
+ * when it was; in a read-only one it is queued, 53400 when it cannot be),
+ * or through the queue (never raises): a queued kind, a rolled-back
+ * summary, or occurrences counted after the last chance to write in the
+ * transaction.
  */
 static bool
-tg_tally_write(const TgRevealTally *t, int64 n, TgTallyWrite how)
+tg_tally_write(const TgTally *t, int64 n, TgTallyWrite how)
 {
+	const TgTallyKind *k = t->kind;
 	bool		rolled_back = how == TG_WRITE_SUMMARY;
 	TgAuditEvent ev;
-	char		details[TG_SITE_DETAILS_MAX + 96];
+	char		details[TG_SITE_DETAILS_MAX + TG_TALLY_NOTE_MAX + 128];
+	char		variant[TG_TALLY_VARIANT_MAX + 64] = "";
 
-	snprintf(details, sizeof(details), "{\"reveals\": %lld, \"as\": \"%s\"%s%s%s}",
-			 (long long) n, t->bytes ? "bytea" : "text",
+	if (k->variant_member)
+		snprintf(variant, sizeof(variant), ", \"%s\": \"%s\"", k->variant_member, t->variant);
+	snprintf(details, sizeof(details), "{\"%s\": %lld%s%s%s%s%s%s}",
+			 k->count_member, (long long) n, variant,
 			 t->details[0] ? ", " : "", t->details,
+			 t->note[0] ? ", " : "", t->note,
 			 rolled_back ? ", \"rolled_back\": true" : "");
-	tg_event_init(&ev, &t->actor, "secret", "reveal");
+	tg_event_init(&ev, &t->actor, k->category, k->action);
+	if (k->variant_member == NULL)
+		ev.decision = t->variant;
 	ev.object = t->object[0] ? t->object : NULL;
 	ev.details_json = details;
-	if (rolled_back)
-		ev.reason = "transaction rolled back after revealing";
+	ev.reason = t->reason[0] ? t->reason : NULL;
+	if (rolled_back && k->rolled_back_reason)
+		ev.reason = k->rolled_back_reason;
 	if (how != TG_WRITE_RECORD)
 	{
 		(void) tg_audit_enqueue(&ev);
@@ -125,11 +153,11 @@ tg_tally_write(const TgRevealTally *t, int64 n, TgTallyWrite how)
 	return tg_audit_record(&ev);
 }
 
-/* n reveals of entry i's key went into an event written in subtransaction subid. */
+/* n occurrences of entry i's key went into an event written in subtransaction subid. */
 static void
 tg_tally_add_written(int i, SubTransactionId subid, int64 n)
 {
-	TgRevealTally copy;
+	TgTally		copy;
 	int			k;
 
 	if (tg_tallies[i].subid == subid)
@@ -167,14 +195,18 @@ tg_tally_flush_pending(void)
 	{
 		for (i = 0; i < tg_n_tallies; i++)
 		{
-			int64		n = tg_tallies[i].pending;
+			TgTally    *t = &tg_tallies[i];
+			int64		n = t->pending;
 
-			tg_tallies[i].announced = false;
+			t->announced = false;
 			if (n == 0)
 				continue;
+			if (t->kind->queued)
+				(void) tg_tally_write(t, n, TG_WRITE_QUEUE);
 			/* on error the count stays pending, and the abort's summary has it */
-			if (tg_tally_write(&tg_tallies[i], n, TG_WRITE_RECORD))
+			else if (tg_tally_write(t, n, TG_WRITE_RECORD))
 				tg_tally_add_written(i, subid, n);
+			/* the entry may have moved */
 			tg_tallies[i].pending = 0;
 		}
 		tg_unwritten = false;
@@ -194,8 +226,10 @@ tg_tally_statement_end(void)
 }
 
 /*
- * A (sub)transaction rolled back (all: the whole transaction): its counts,
- * written or not, become summary events through the queue.
+ * A (sub)transaction rolled back (all: the whole transaction): its counts
+ * of kinds written in the transaction, written or not, become summary
+ * events through the queue; what queued kinds had not written yet is
+ * queued (a subtransaction's is written by its parent's statement).
  */
 static void
 tg_tally_rolled_back(SubTransactionId subid, bool all)
@@ -205,11 +239,16 @@ tg_tally_rolled_back(SubTransactionId subid, bool all)
 
 	for (i = 0; i < tg_n_tallies; i++)
 	{
-		TgRevealTally *t = &tg_tallies[i];
+		TgTally    *t = &tg_tallies[i];
 
 		if (all || t->subid == subid)
 		{
-			if (t->pending + t->written > 0)
+			if (t->kind->queued)
+			{
+				if (t->pending > 0)
+					(void) tg_tally_write(t, t->pending, TG_WRITE_QUEUE);
+			}
+			else if (t->pending + t->written > 0)
 				(void) tg_tally_write(t, t->pending + t->written, TG_WRITE_SUMMARY);
 		}
 		else
@@ -276,7 +315,7 @@ tg_tally_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	/* move into the parent, merging with its entry of the same key */
 	for (i = 0; i < tg_n_tallies; i++)
 	{
-		TgRevealTally *t = &tg_tallies[i];
+		TgTally    *t = &tg_tallies[i];
 
 		if (t->subid == mySubid)
 		{
@@ -304,13 +343,29 @@ tg_tally_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	tg_last = -1;
 }
 
-void
-tg_reveal_count(const uint8_t tenant[16], const TgCallSite *site, bool bytes)
+/* Does entry c hold item's key (of kind, for subid, tenant and principal)? */
+static bool
+tg_tally_holds(const TgTally *c, const TgTallyKind *kind, const TgTallyItem *item,
+			   SubTransactionId subid, const uint8_t *tenant, const char *principal)
 {
-	SubTransactionId subid = GetCurrentSubTransactionId();
+	return c->kind == kind && c->subid == subid &&
+		strcmp(c->variant, item->variant) == 0 &&
+		memcmp(c->actor.tenant.data, tenant, UUID_LEN) == 0 &&
+		strcmp(c->actor.principal, principal) == 0 &&
+		strcmp(c->object, item->object) == 0 &&
+		strcmp(c->details, item->details) == 0;
+}
+
+void
+tg_tally_count(const TgTallyKind *kind, const TgTallyItem *item)
+{
+	/* queued kinds do not care which subtransaction counted */
+	SubTransactionId subid = kind->queued ? TopSubTransactionId : GetCurrentSubTransactionId();
 	const TgEffectiveContext *ctx = tg_effective_context();
 	const char *principal = ctx ? ctx->principal : "";
-	TgRevealTally *t = NULL;
+	static const uint8_t no_tenant[UUID_LEN];
+	const uint8_t *tenant = item->tenant ? item->tenant : ctx ? ctx->tenant.data : no_tenant;
+	TgTally    *t = NULL;
 	int			i;
 
 	if (!tg_tally_callbacks)
@@ -323,7 +378,8 @@ tg_reveal_count(const uint8_t tenant[16], const TgCallSite *site, bool bytes)
 	if (tg_last >= 0 && tg_last < tg_n_tallies)
 	{
 		t = &tg_tallies[tg_last];
-		if (!(t->site_id == site->id && t->subid == subid && t->bytes == bytes &&
+		if (!(t->site_id == item->site_id && t->kind == kind && t->subid == subid &&
+			  strcmp(t->variant, item->variant) == 0 &&
 			  memcmp(t->actor.tenant.data, tenant, UUID_LEN) == 0 &&
 			  strcmp(t->actor.principal, principal) == 0))
 			t = NULL;
@@ -331,41 +387,42 @@ tg_reveal_count(const uint8_t tenant[16], const TgCallSite *site, bool bytes)
 	if (t == NULL)
 	{
 		for (i = 0; i < tg_n_tallies; i++)
-		{
-			TgRevealTally *c = &tg_tallies[i];
-
-			if (c->subid == subid && c->bytes == bytes &&
-				memcmp(c->actor.tenant.data, tenant, UUID_LEN) == 0 &&
-				strcmp(c->actor.principal, principal) == 0 &&
-				strcmp(c->object, site->object) == 0 &&
-				strcmp(c->details, site->details) == 0)
+			if (tg_tally_holds(&tg_tallies[i], kind, item, subid, tenant, principal))
 			{
-				t = c;
+				t = &tg_tallies[i];
 				break;
 			}
-		}
 		if (t == NULL)
 		{
-			TgRevealTally n;
+			TgTally		n;
 
 			memset(&n, 0, sizeof(n));
+			n.kind = kind;
 			n.subid = subid;
-			n.bytes = bytes;
 			n.actor = *tg_actor_current();
-			n.actor.has_tenant = true;
+			n.actor.has_tenant = item->tenant != NULL || ctx != NULL;
 			memcpy(n.actor.tenant.data, tenant, UUID_LEN);
 			strlcpy(n.actor.principal, principal, sizeof(n.actor.principal));
-			strlcpy(n.object, site->object, sizeof(n.object));
-			strlcpy(n.details, site->details, sizeof(n.details));
+			strlcpy(n.variant, item->variant, sizeof(n.variant));
+			strlcpy(n.object, item->object, sizeof(n.object));
+			strlcpy(n.details, item->details, sizeof(n.details));
 			i = tg_tally_append(&n);	/* may move the array */
 			t = &tg_tallies[i];
 		}
-		t->site_id = site->id;
+		t->site_id = item->site_id;
 		tg_last = (int) (t - tg_tallies);
 	}
-	if (XactReadOnly && !t->announced && !RecoveryInProgress())
+	if (t->pending == 0 && !t->announced)
 	{
-		/* queued now: a full queue refuses this reveal (53400) before it happens */
+		/* the statement's first occurrence of this key */
+		t->note[0] = '\0';
+		if (item->note)
+			item->note(item->note_arg, t->note, sizeof(t->note));
+		strlcpy(t->reason, item->reason ? item->reason : "", sizeof(t->reason));
+	}
+	if (kind->announce && XactReadOnly && !t->announced && !RecoveryInProgress())
+	{
+		/* queued now: a full queue refuses this occurrence (53400) before it happens */
 		(void) tg_tally_write(t, 1, TG_WRITE_RECORD);
 		t->announced = true;
 		tg_unwritten = true;
