@@ -15,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include "unit.h"
@@ -33,6 +36,32 @@ rfc_vector(const char *pw, const char *salt, unsigned ln, unsigned r,
 						(const uint8_t *) salt, strlen(salt),
 						&prm, got, 64) == TG_SCRYPT_OK);
 	CHECK(memcmp(got, want, 64) == 0);
+}
+
+/* Does OpenSSL's scrypt succeed under this maxmem_bytes? */
+static bool
+openssl_fits(const tg_scrypt_params *prm, uint64_t maxmem)
+{
+	EVP_KDF    *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_SCRYPT, NULL);
+	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	uint64_t	n = UINT64_C(1) << prm->ln;
+	uint32_t	r = prm->r,
+				p = prm->p;
+	uint8_t		out[16];
+	OSSL_PARAM	params[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, "pw", 2),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, "salt", 4),
+		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
+		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
+		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
+		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+		OSSL_PARAM_construct_end()
+	};
+	bool		ok = ctx != NULL && EVP_KDF_derive(ctx, out, sizeof(out), params) == 1;
+
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return ok;
 }
 
 static tg_scrypt_status
@@ -278,6 +307,17 @@ test_scrypt(void)
 	/* memory: 128*r*(N+2) + 128*r*p */
 	CHECK(tg_scrypt_memory(&def) == UINT64_C(128) * 8 * (32768 + 2) + 128 * 8 * 3);
 	CHECK(tg_scrypt_memory(&rfc4) == UINT64_C(128) * 8 * (1048576 + 2) + 128 * 8);
+
+	/* tg_scrypt_memory is exactly OpenSSL's need: one byte less is refused */
+	{
+		tg_scrypt_params a = {4, 8, 1},
+					b = {6, 2, 3};
+
+		CHECK(openssl_fits(&a, tg_scrypt_memory(&a)));
+		CHECK(!openssl_fits(&a, tg_scrypt_memory(&a) - 1));
+		CHECK(openssl_fits(&b, tg_scrypt_memory(&b)));
+		CHECK(!openssl_fits(&b, tg_scrypt_memory(&b) - 1));
+	}
 
 	passlib_vectors();
 	rejections();
