@@ -36,5 +36,6 @@ void		test_names(void);
 void		test_json(void);
 void		test_jwt(void);
 void		test_authz_rules(void);
+void		test_otp(void);
 
 #endif
