@@ -19,6 +19,7 @@ main(void)
 	test_jwt();
 	test_authz_rules();
 	test_scrypt();
+	test_otp();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

@@ -37,5 +37,6 @@ void		test_json(void);
 void		test_jwt(void);
 void		test_authz_rules(void);
 void		test_scrypt(void);
+void		test_otp(void);
 
 #endif
