@@ -572,8 +572,11 @@ tg_token_verify(const char *token, size_t len, bool consume_jti,
 			e = kept;
 		}
 	}
-	else if (!tg_signing_key_active(e->kid))
-		return tg_refuse(r, "The token's signing key has been retired.", "retired signing key");
+	/*
+	 * A cached entry needs no second look at its key: any change of the key
+	 * store empties this cache (tg_token_keys_reset), so an entry found here
+	 * was verified with a key that is still active.
+	 */
 
 	now = GetCurrentTimestamp();
 	if (now >= e->exp + leeway)
