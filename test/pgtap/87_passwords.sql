@@ -19,7 +19,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(130);
+SELECT plan(132);
 
 CREATE ROLE tg87_app LOGIN IN ROLE tenantguard_app;
 CREATE ROLE tg87_admin LOGIN IN ROLE tenantguard_admin;
@@ -412,9 +412,13 @@ SELECT ok(tenantguard.totp_verify(:'ns', tenantguard.totp_code(:'ns')), 'and its
 SELECT is(tenantguard.totp_uri(:'s1', 'alice@example.com', 'Acme'),
     'otpauth://totp/Acme:alice%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme&algorithm=SHA1&digits=6&period=30',
     'totp_uri(): the Key URI with issuer prefix and parameter, SHA1, 6 digits, 30 s');
-SELECT is(tenantguard.totp_uri(:'s1', 'bob:x/y?z&w=1 #é', 'Acme: Inc & Co'),
-    'otpauth://totp/Acme%3A%20Inc%20%26%20Co:bob%3Ax%2Fy%3Fz%26w%3D1%20%23%C3%A9?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%3A%20Inc%20%26%20Co&algorithm=SHA1&digits=6&period=30',
-    'label and issuer are percent-encoded (":" included, UTF-8 bytes as %XX)');
+SELECT is(tenantguard.totp_uri(:'s1', 'bob x/y?z&w=1 #é+%', 'Acme Inc & Co'),
+    'otpauth://totp/Acme%20Inc%20%26%20Co:bob%20x%2Fy%3Fz%26w%3D1%20%23%C3%A9%2B%25?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Acme%20Inc%20%26%20Co&algorithm=SHA1&digits=6&period=30',
+    'label and issuer are percent-encoded (UTF-8 bytes as %XX)');
+SELECT throws_ok(format($$SELECT tenantguard.totp_uri(%L, 'bob:x', 'Acme')$$, :'s1'), '22023', 'TOTP account must not contain ":"',
+    'a colon in the account is refused, as the Key URI format says (22023)');
+SELECT throws_ok(format($$SELECT tenantguard.totp_uri(%L, 'bob', 'Acme: Inc')$$, :'s1'), '22023', 'TOTP issuer must not contain ":"',
+    'a colon in the issuer is refused (22023)');
 SELECT is(tenantguard.totp_uri(lower(:'s256'), 'a', 'b'),
     'otpauth://totp/b:a?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA&issuer=b&algorithm=SHA1&digits=6&period=30',
     'the secret in the URI is canonical: upper case, unpadded');
