@@ -19,7 +19,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(132);
+SELECT plan(134);
 
 CREATE ROLE tg87_app LOGIN IN ROLE tenantguard_app;
 CREATE ROLE tg87_admin LOGIN IN ROLE tenantguard_admin;
@@ -295,6 +295,12 @@ SELECT is((SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p
               AND NOT has_function_privilege('tg87_other', p.oid, 'EXECUTE')),
     'hash_password,password_needs_rehash,totp_code,totp_new_secret,totp_uri,totp_verify,verify_password',
     'all seven are STRICT, SECURITY INVOKER, executable by tenantguard_app and tenantguard_admin, not by PUBLIC');
+SELECT is((SELECT has_function_privilege('tenantguard_admin', 'tenantguard.scrypt_activity()', 'EXECUTE')::text || ','
+              || has_function_privilege('tenantguard_app', 'tenantguard.scrypt_activity()', 'EXECUTE')::text || ','
+              || has_function_privilege('tg87_other', 'tenantguard.scrypt_activity()', 'EXECUTE')::text),
+    'true,false,false', 'scrypt_activity() is for administrators only');
+SELECT is((SELECT running || ',' || memory FROM tenantguard.scrypt_activity()), '0,0',
+    'scrypt_activity(): no run in progress between statements (every slot was given back)');
 SET ROLE tg87_other;
 SELECT throws_ok($$SELECT tenantguard.hash_password('correct horse battery')$$, '42501', NULL,
     'a role outside tenantguard''s roles cannot use the server as an scrypt engine (42501)');
