@@ -23,11 +23,12 @@ TG_SUITE=passlib
 source test/suites/lib/checks.sh
 
 DB=tg_suite_passlib
+DB_LATIN1=tg_suite_passlib_latin1
 PY=/usr/bin/python3
 T=$(mktemp -d /tmp/tenantguard-passlib-XXXXXX)
 
 cleanup() {
-  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP DATABASE IF EXISTS $DB_LATIN1 WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$T"
 }
 trap 'cleanup; tg_suite_finish' EXIT
@@ -127,6 +128,23 @@ SQL
 )
 tg_check_eq "passlib's default hash (ln=16, r=8, p=1) verifies at tenantguard's default settings and needs a rehash to 15/8/3" \
   "$out" "true,true"
+
+# ---------------------------------------------------------------------------
+# A LATIN1 database hashes the same UTF-8 bytes
+# ---------------------------------------------------------------------------
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB_LATIN1" \
+  -c "CREATE DATABASE $DB_LATIN1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
+tg_psql -d "$DB_LATIN1" -c "CREATE EXTENSION tenantguard" >/dev/null
+latin="pässwörd für Müller"
+h=$(PGCLIENTENCODING=UTF8 tg_psql -d "$DB_LATIN1" -v pw="$latin" <<<"SET tenantguard.scrypt_log_n = 4; SET tenantguard.scrypt_r = 1; SET tenantguard.scrypt_p = 1;
+SELECT tenantguard.hash_password(:'pw');")
+tg_check_eq "a hash made in a LATIN1 database verifies in passlib (the password is hashed as UTF-8)" \
+  "$(PW=$latin H=$h "$PY" "$T/pl.py" verify 2>&1)" "True"
+h=$(PW=$latin "$PY" "$T/pl.py" hash 4 1 1 16 2>&1)
+out=$(PGCLIENTENCODING=UTF8 tg_psql -d "$DB_LATIN1" -v pw="$latin" -v h="$h" <<<"SELECT tenantguard.verify_password(:'pw', :'h');")
+tg_check_eq "passlib's hash of a non-ASCII password verifies in a LATIN1 database" "$out" "t"
+out=$(PGCLIENTENCODING=UTF8 tg_psql -d "$DB" -v pw="$latin" -v h="$h" <<<"SELECT tenantguard.verify_password(:'pw', :'h');")
+tg_check_eq "(and in the UTF-8 database)" "$out" "t"
 
 # ---------------------------------------------------------------------------
 # TOTP: codes and Key URIs agree with passlib.totp
