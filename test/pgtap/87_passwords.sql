@@ -19,7 +19,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(134);
+SELECT plan(136);
 
 CREATE ROLE tg87_app LOGIN IN ROLE tenantguard_app;
 CREATE ROLE tg87_admin LOGIN IN ROLE tenantguard_admin;
@@ -92,6 +92,10 @@ SELECT throws_ok('SET tenantguard.password_min_length = 1', '42501', NULL, 'an a
 SELECT throws_ok('SET tenantguard.password_max_length = 65536', '42501', NULL, 'an application role cannot raise password_max_length (42501)');
 SELECT throws_ok($$SELECT set_config('tenantguard.scrypt_log_n', '1', true)$$, '42501', NULL,
     'nor through set_config() (42501)');
+SELECT throws_ok('ALTER ROLE tg87_app SET tenantguard.scrypt_log_n = 1', '42501', NULL,
+    'nor for its own future sessions with ALTER ROLE ... SET (42501)');
+SELECT throws_ok('ALTER ROLE tg87_app SET tenantguard.password_min_length = 1', '42501', NULL,
+    'nor the minimum length with ALTER ROLE ... SET (42501)');
 RESET ROLE;
 SET ROLE tg87_admin;
 SELECT throws_ok('SET tenantguard.scrypt_log_n = 1', '42501', NULL, 'an administrator role (not superuser) cannot either (42501)');
