@@ -27,6 +27,7 @@
 #include "guard_ddl.h"
 #include "hooks.h"
 #include "jti_store.h"
+#include "login_throttle.h"
 #include "tally.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
@@ -174,6 +175,7 @@ tg_hook_shmem_request(void)
 		prev_shmem_request();
 	tg_audit_queue_shmem_request();
 	tg_jti_shmem_request();
+	tg_throttle_shmem_request();
 }
 
 static void
@@ -183,6 +185,7 @@ tg_hook_shmem_startup(void)
 		prev_shmem_startup();
 	tg_audit_queue_shmem_startup();
 	tg_jti_shmem_startup();
+	tg_throttle_shmem_startup();
 }
 
 /* Install every hook (from _PG_init, after the modules' own init). */

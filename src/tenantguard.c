@@ -23,6 +23,7 @@
 #include "hooks.h"
 #include "jti_store.h"
 #include "keyring.h"
+#include "login_throttle.h"
 #include "token_keys.h"
 
 PG_MODULE_MAGIC;
@@ -43,6 +44,7 @@ _PG_init(void)
 	tg_cache_init();
 	tg_audit_queue_init();
 	tg_jti_init();
+	tg_throttle_init();
 	tg_token_keys_init();
 	tg_context_init();
 	tg_authz_init();
