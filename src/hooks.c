@@ -2,7 +2,7 @@
  * hooks.c — installs and chains every PostgreSQL hook tenantguard uses, and
  * hands each to the module that owns the behaviour: the access check
  * (ExecutorCheckPerms), the DDL guard, the context's mirror settings and the
- * event store's open events table (ProcessUtility), the audit queue's shared memory (shmem_request,
+ * event store's open events table (ProcessUtility), the audit queue's, jti store's and scrypt bound's shared memory (shmem_request,
  * shmem_startup), the statement boundaries and running range table
  * that the tally and the call site need (ExecutorRun,
  * ExecutorFinish, ProcessUtility), and the tenant constant that routes a
@@ -28,6 +28,7 @@
 #include "hooks.h"
 #include "jti_store.h"
 #include "login_throttle.h"
+#include "password.h"
 #include "tally.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
@@ -176,6 +177,7 @@ tg_hook_shmem_request(void)
 	tg_audit_queue_shmem_request();
 	tg_jti_shmem_request();
 	tg_throttle_shmem_request();
+	tg_password_shmem_request();
 }
 
 static void
@@ -186,6 +188,7 @@ tg_hook_shmem_startup(void)
 	tg_audit_queue_shmem_startup();
 	tg_jti_shmem_startup();
 	tg_throttle_shmem_startup();
+	tg_password_shmem_startup();
 }
 
 /* Install every hook (from _PG_init, after the modules' own init). */

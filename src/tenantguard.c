@@ -24,6 +24,7 @@
 #include "jti_store.h"
 #include "keyring.h"
 #include "login_throttle.h"
+#include "password.h"
 #include "token_keys.h"
 
 PG_MODULE_MAGIC;
@@ -45,6 +46,7 @@ _PG_init(void)
 	tg_audit_queue_init();
 	tg_jti_init();
 	tg_throttle_init();
+	tg_password_init();
 	tg_token_keys_init();
 	tg_context_init();
 	tg_authz_init();
