@@ -34,6 +34,9 @@ typedef struct TgLoginResult
 	TimestampTz expires_at;		/* 0 unless TG_LOGIN_OK */
 } TgLoginResult;
 
+/* The settings (tenantguard.mfa_issuer), from _PG_init. */
+extern void tg_identity_init(void);
+
 /* The status as login() returns it ("ok", "invalid", ...). */
 extern const char *tg_login_status_name(TgLoginStatus status);
 

@@ -21,6 +21,7 @@
 #include "guard_access.h"
 #include "guard_ddl.h"
 #include "hooks.h"
+#include "identity.h"
 #include "jti_store.h"
 #include "keyring.h"
 #include "login_throttle.h"
@@ -54,6 +55,7 @@ _PG_init(void)
 	tg_guard_ddl_init();
 	tg_route_init();
 	tg_audit_worker_init();
+	tg_identity_init();
 
 	MarkGUCPrefixReserved("tenantguard");
 
