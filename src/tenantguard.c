@@ -23,6 +23,7 @@
 #include "hooks.h"
 #include "jti_store.h"
 #include "keyring.h"
+#include "sessions.h"
 #include "token_keys.h"
 
 PG_MODULE_MAGIC;
@@ -46,6 +47,7 @@ _PG_init(void)
 	tg_token_keys_init();
 	tg_context_init();
 	tg_authz_init();
+	tg_sessions_init();
 	tg_guard_access_init();
 	tg_guard_ddl_init();
 	tg_route_init();
