@@ -26,6 +26,7 @@
 #include "keyring.h"
 #include "login_throttle.h"
 #include "password.h"
+#include "sessions.h"
 #include "token_keys.h"
 
 PG_MODULE_MAGIC;
@@ -51,6 +52,7 @@ _PG_init(void)
 	tg_token_keys_init();
 	tg_context_init();
 	tg_authz_init();
+	tg_sessions_init();
 	tg_guard_access_init();
 	tg_guard_ddl_init();
 	tg_route_init();
