@@ -36,6 +36,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/resowner.h"
@@ -284,6 +285,20 @@ tg_identity_deny(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+PG_FUNCTION_INFO_V1(tg_caller_is_admin);
+
+/*
+ * _caller_is_admin(): has the outer user (the role after SET ROLE, which a
+ * SECURITY DEFINER function does not change) tenantguard_admin's privileges?
+ */
+Datum
+tg_caller_is_admin(PG_FUNCTION_ARGS)
+{
+	Oid			admin = get_role_oid("tenantguard_admin", true);
+
+	PG_RETURN_BOOL(OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin));
+}
+
 PG_FUNCTION_INFO_V1(tg_identity_revoke_sessions);
 
 /* _revoke_user_sessions(user_id, tenant, reason) */
@@ -294,7 +309,7 @@ tg_identity_revoke_sessions(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("user_id and reason must not be null")));
-	tg_sessions_revoke_user(PG_GETARG_UUID_P(0), PG_ARGISNULL(1) ? NULL : PG_GETARG_UUID_P(1),
+	(void) tg_sessions_revoke_user(PG_GETARG_UUID_P(0), PG_ARGISNULL(1) ? NULL : PG_GETARG_UUID_P(1),
 							text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	PG_RETURN_VOID();
 }

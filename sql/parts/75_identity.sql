@@ -93,15 +93,21 @@ REVOKE ALL ON FUNCTION tenantguard._revoke_user_sessions(uuid, uuid, text),
     tenantguard._mfa_enroll(uuid, text), tenantguard._mfa_check(uuid, bytea, text, bigint),
     tenantguard._recovery_codes_new(uuid) FROM PUBLIC;
 
--- 42501 unless the caller is a platform administrator (the session user
--- has tenantguard_admin's privileges) or, when self_ok, the user themself
+-- Is the caller a platform administrator? The role that called (after SET
+-- ROLE, before any SECURITY DEFINER switch: PostgreSQL's outer user) has
+-- tenantguard_admin's privileges.
+CREATE FUNCTION tenantguard._caller_is_admin() RETURNS boolean
+    LANGUAGE C STABLE AS 'MODULE_PATHNAME', 'tg_caller_is_admin';
+REVOKE ALL ON FUNCTION tenantguard._caller_is_admin() FROM PUBLIC;
+
+-- 42501 unless the caller is a platform administrator (_caller_is_admin) or, when self_ok, the user themself
 -- in one of their own sessions (principal user:<id>).
 CREATE FUNCTION tenantguard._identity_authorize(user_id uuid, what text, self_ok boolean) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
-    IF pg_catalog.pg_has_role(session_user, 'tenantguard_admin', 'USAGE') THEN
+    IF tenantguard._caller_is_admin() THEN
         RETURN;
     END IF;
     IF self_ok AND user_id IS NOT NULL
@@ -193,9 +199,9 @@ BEGIN
     h := tenantguard.hash_password(password);
     INSERT INTO tenantguard.user_credentials AS c (user_id, password_hash, password_changed_at)
     VALUES (u.id, h, pg_catalog.now())
-    ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash,
+    ON CONFLICT ON CONSTRAINT user_credentials_pkey DO UPDATE SET password_hash = EXCLUDED.password_hash,
                                         password_changed_at = EXCLUDED.password_changed_at;
-    PERFORM tenantguard._revoke_user_sessions(u.id, NULL, 'password changed');
+    PERFORM tenantguard._revoke_user_sessions(u.id, NULL, 'password_changed');
     PERFORM tenantguard_audit._record('admin', 'user.password', 'user:' || u.id);
 END
 $$;
@@ -214,9 +220,7 @@ BEGIN
         CASE new_status WHEN 'disabled' THEN 'disable_user' ELSE 'enable_user' END, false);
     u := tenantguard._user_row(user_id);
     UPDATE tenantguard.users x SET status = new_status WHERE x.id OPERATOR(pg_catalog.=) u.id;
-    IF new_status OPERATOR(pg_catalog.=) 'disabled' THEN
-        PERFORM tenantguard._revoke_user_sessions(u.id, NULL, 'user disabled');
-    END IF;
+    -- disabling ends every session of the user: the trigger of 77_sessions.sql
     PERFORM tenantguard_audit._record('admin',
         CASE new_status WHEN 'disabled' THEN 'user.disable' ELSE 'user.enable' END, 'user:' || u.id);
 END
@@ -254,7 +258,9 @@ COMMENT ON FUNCTION tenantguard.unlock_user(uuid) IS 'Clear a user''s failed log
 -- (for set_member_role: on the old and the new role). Only an owner or a
 -- platform administrator (set_tenant) gives, changes or takes the owner
 -- role, and the last owner stays. A changed or removed membership ends the
--- user's sessions in this tenant (their context carries the role).
+-- user's sessions in this tenant: the user signs in again (removal through
+-- 77_sessions.sql's trigger, a role change here: that trigger would only
+-- end the contexts resumed with the old role).
 CREATE FUNCTION tenantguard._member_check(t uuid, role text, what text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -360,7 +366,7 @@ BEGIN
     END IF;
     UPDATE tenantguard.memberships m SET role = set_member_role.role
      WHERE m.tenant_id OPERATOR(pg_catalog.=) t AND m.user_id OPERATOR(pg_catalog.=) set_member_role.user_id;
-    PERFORM tenantguard._revoke_user_sessions(user_id, t, 'role changed');
+    PERFORM tenantguard._revoke_user_sessions(user_id, t, 'role_changed');
     PERFORM tenantguard_audit._record('admin', 'member.role', 'user:' || user_id, 'allow', NULL,
         pg_catalog.jsonb_build_object('old_role', old_role, 'role', role), t);
 END
@@ -386,7 +392,7 @@ BEGIN
     END IF;
     DELETE FROM tenantguard.memberships m
      WHERE m.tenant_id OPERATOR(pg_catalog.=) t AND m.user_id OPERATOR(pg_catalog.=) remove_member.user_id;
-    PERFORM tenantguard._revoke_user_sessions(user_id, t, 'removed from tenant');
+    -- the user's sessions in this tenant end: the trigger of 77_sessions.sql
     PERFORM tenantguard_audit._record('admin', 'member.remove', 'user:' || user_id, 'allow', NULL,
         pg_catalog.jsonb_build_object('role', old_role), t);
 END
@@ -406,7 +412,7 @@ DECLARE
 BEGIN
     PERFORM tenantguard._identity_authorize(user_id, what, true);
     u := tenantguard._user_row(user_id);
-    IF NOT pg_catalog.pg_has_role(session_user, 'tenantguard_admin', 'USAGE')
+    IF NOT tenantguard._caller_is_admin()
        AND EXISTS (SELECT 1 FROM tenantguard.user_credentials c
                     WHERE c.user_id OPERATOR(pg_catalog.=) u.id AND c.mfa_confirmed_at IS NOT NULL)
        AND tenantguard.current_aal() IS DISTINCT FROM 2 THEN
@@ -415,7 +421,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Sign in again with the TOTP code or a recovery code.';
     END IF;
-    INSERT INTO tenantguard.user_credentials (user_id) VALUES (u.id) ON CONFLICT (user_id) DO NOTHING;
+    INSERT INTO tenantguard.user_credentials (user_id) VALUES (u.id) ON CONFLICT ON CONSTRAINT user_credentials_pkey DO NOTHING;
     RETURN u;
 END
 $$;

@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(96);
+SELECT plan(119);
 
 -- cheap scrypt for the test (superuser-only settings; the defaults stay)
 SET tenantguard.scrypt_log_n = 4;
@@ -192,7 +192,7 @@ SELECT tenantguard.add_member(:'carol', 'viewer');
 SELECT tenantguard.clear_context();
 SET ROLE tg88_app;
 SELECT * FROM tenantguard.login('alice.' || :'run' || '@example.com', :'pw') AS l \gset l_
-SELECT is(:'l_status', 'ok', 'the right password of a single-tenant user: ok');
+SELECT is(:'l_status'::text, 'ok', 'the right password of a single-tenant user: ok');
 SELECT ok(:'l_session_token' <> '' AND :'l_user_id' = :'alice' AND :'l_tenant_id' = :'acme' AND :'l_expires_at'::timestamptz > now(),
           'with a session token, the user, the implied tenant and the expiry');
 SELECT is(tg88.st(' ALICE.' || :'run' || '@EXAMPLE.com', :'pw'), 'ok', 'the email is normalised at login too');
@@ -253,11 +253,11 @@ RELEASE SAVEPOINT ro;
 -- ---------------------------------------------------------------------------
 SELECT array_agg(tg88.st('carol.' || :'run' || '@example.com', 'wrong password!') ORDER BY g) AS carol_tries
   FROM generate_series(1, 3) g \gset
-SELECT is(:'carol_tries', '{invalid,invalid,invalid}', 'three wrong passwords (login_max_failures = 3): invalid');
+SELECT is(:'carol_tries'::text, '{invalid,invalid,invalid}', 'three wrong passwords (login_max_failures = 3): invalid');
 SELECT is(tg88.st('carol.' || :'run' || '@example.com', :'pw', NULL, 'acme'), 'locked', 'then even the right password: locked');
 SELECT array_agg(tg88.st('ghost.' || :'run' || '@example.com', 'wrong password!') ORDER BY g) AS ghost_tries
   FROM generate_series(1, 4) g \gset
-SELECT is(:'ghost_tries', '{invalid,invalid,invalid,locked}', 'an unknown email locks exactly the same way');
+SELECT is(:'ghost_tries'::text, '{invalid,invalid,invalid,locked}', 'an unknown email locks exactly the same way');
 RESET ROLE;
 SELECT tenantguard.unlock_user(:'carol');
 SET ROLE tg88_app;
@@ -270,7 +270,7 @@ RESET ROLE;
 -- 6. MFA: enrolment, mfa_required, codes spent once, recovery codes
 -- ---------------------------------------------------------------------------
 SELECT tenantguard.enable_mfa(:'alice') AS uri \gset
-SELECT matches(:'uri', '^otpauth://totp/tenantguard%3Aalice\.' || :'run' || '%40example\.com\?secret=[A-Z2-7]{32}&issuer=tenantguard',
+SELECT matches(:'uri'::text, '^otpauth://totp/tenantguard:alice\.' || :'run' || '%40example\.com\?secret=[A-Z2-7]{32}&issuer=tenantguard',
                'enable_mfa returns the otpauth URI');
 SELECT tg88.secret(:'uri') AS secret \gset
 SELECT ok((SELECT mfa_pending IS NOT NULL AND mfa_secret IS NULL AND position(convert_to(:'secret', 'UTF8') IN mfa_pending) = 0
@@ -384,7 +384,7 @@ SELECT is(tg88.wait_events(format($$action = 'login' AND decision = 'allow' AND 
           true, 'a successful login is recorded in the tenant, naming the user');
 SELECT is(tg88.wait_events(format($$action = 'mfa.recovery_code_used' AND object = %L$$, 'user:' || :'alice'), 2), 2::bigint,
           'each recovery code use is recorded');
-SELECT is(tg88.wait_events(format($$action IN ('mfa.enable', 'mfa.confirm') AND object = %L$$, 'user:' || :'alice'), 2), 2::bigint,
+SELECT is(tg88.wait_events(format($$action IN ('mfa.enable', 'mfa.confirm') AND decision = 'allow' AND object = %L$$, 'user:' || :'alice'), 2), 2::bigint,
           'MFA changes are recorded');
 SELECT is(tg88.wait_events(format($$action IN ('member.add', 'member.role', 'member.remove') AND tenant_id = %L$$, :'acme'), 3) >= 3,
           true, 'membership changes are recorded in the tenant');
