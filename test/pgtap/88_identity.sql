@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(119);
+SELECT plan(124);
 
 -- cheap scrypt for the test (superuser-only settings; the defaults stay)
 SET tenantguard.scrypt_log_n = 4;
@@ -276,7 +276,11 @@ SELECT tg88.secret(:'uri') AS secret \gset
 SELECT ok((SELECT mfa_pending IS NOT NULL AND mfa_secret IS NULL AND position(convert_to(:'secret', 'UTF8') IN mfa_pending) = 0
              FROM tenantguard.user_credentials WHERE user_id = :'alice'),
           'the secret is stored sealed, as pending');
-SELECT is(tg88.st('alice.' || :'run' || '@example.com', :'pw'), 'ok', 'a pending enrolment does not ask for a code yet');
+SET ROLE tg88_app;
+SELECT status AS pending_status, session_token AS alice_aal1
+  FROM tenantguard.login('alice.' || :'run' || '@example.com', :'pw') \gset
+RESET ROLE;
+SELECT is(:'pending_status'::text, 'ok', 'a pending enrolment does not ask for a code yet');
 SELECT throws_ok(format('SELECT tenantguard.confirm_mfa(%L, %L)', :'alice', 'abcdef'), '22023', NULL, 'a malformed code to confirm: 22023');
 SELECT is(tenantguard.confirm_mfa(:'alice', lpad(((tenantguard.totp_code(:'secret', clock_timestamp())::int + 1) % 1000000)::text, 6, '0')),
           false, 'a wrong code does not confirm');
@@ -292,7 +296,9 @@ SELECT is(tg88.st('alice.' || :'run' || '@example.com', :'pw', :'code0'), 'inval
           'the code just spent by confirm_mfa is not accepted again');
 SELECT is(tg88.st('alice.' || :'run' || '@example.com', 'wrong password!', :'next_code'), 'invalid',
           'a right code with a wrong password: invalid');
-SELECT is(tg88.st('alice.' || :'run' || '@example.com', :'pw', :'next_code'), 'ok', 'the next step''s code: ok');
+SELECT status AS next_status, session_token AS alice_aal2
+  FROM tenantguard.login('alice.' || :'run' || '@example.com', :'pw', :'next_code') \gset
+SELECT is(:'next_status'::text, 'ok', 'the next step''s code: ok');
 SELECT is(tg88.st('alice.' || :'run' || '@example.com', :'pw', :'next_code'), 'invalid', 'the same code again: invalid (replay)');
 SELECT is(tg88.st('alice.' || :'run' || '@example.com', :'pw', '000000'), 'invalid', 'a wrong code: invalid');
 RESET ROLE;
@@ -318,6 +324,20 @@ SELECT is((SELECT count(*) FROM tenantguard.user_recovery_codes WHERE user_id = 
 SELECT throws_ok(format('SELECT tenantguard.mfa_recovery_codes(%L)', :'bob'), '55000', NULL, 'no recovery codes without confirmed MFA');
 SELECT throws_ok(format('SELECT tenantguard.confirm_mfa(%L, %L)', :'bob', '123456'), '55000', NULL, 'no confirmation without enrolment');
 SELECT throws_ok(format('SELECT tenantguard.enable_mfa(%L)', gen_random_uuid()), '42704', NULL, 'MFA of an unknown user: 42704');
+
+-- the user themself: a session without the second factor cannot strip it
+SET ROLE tg88_app;
+SELECT tenantguard.resume(:'alice_aal1');
+SELECT is(tenantguard.current_aal(), 1, 'a session from before MFA was confirmed has aal 1');
+SELECT is(tg88.state(format('SELECT tenantguard.disable_mfa(%L)', :'alice')), '42501',
+          'and cannot disable MFA once it is confirmed');
+SELECT is(tg88.state(format('SELECT tenantguard.mfa_recovery_codes(%L)', :'alice')), '42501', 'nor make new recovery codes');
+RESET tenantguard.context;
+SELECT tenantguard.resume(:'alice_aal2');
+SELECT is(tenantguard.current_aal(), 2, 'a session signed in with the TOTP code has aal 2');
+SELECT is(tg88.state(format('SELECT tenantguard.mfa_recovery_codes(%L)', :'alice')), 'none', 'which may make new recovery codes');
+RESET tenantguard.context;
+RESET ROLE;
 
 -- ---------------------------------------------------------------------------
 -- 7. Sessions end with the membership, role, password and account
