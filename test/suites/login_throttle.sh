@@ -7,7 +7,9 @@
 #   - two backends guessing in parallel get no more than
 #     tenantguard.login_max_failures guesses through together;
 #   - the lock ends after tenantguard.login_lockout (lowered here), and a
-#     right password then works.
+#     right password then works;
+#   - an attempt cancelled in the middle of scrypt (statement_timeout)
+#     counts as a failure.
 # scrypt's cost is lowered with ALTER SYSTEM for the suite (superuser-only
 # settings; the application role cannot change them).
 #
@@ -137,3 +139,15 @@ out=$(as_app -c "SET tenantguard.login_max_failures = 1000" 2>&1)
 tg_check_eq "an application role cannot change login_max_failures" "$(tg_sqlstate "$out")" "42501"
 out=$(as_app -c "SET tenantguard.login_lockout = '1s'" 2>&1)
 tg_check_eq "nor login_lockout" "$(tg_sqlstate "$out")" "42501"
+
+# ---------------------------------------------------------------------------
+# 4. A cancelled attempt counts (statement_timeout during scrypt)
+# ---------------------------------------------------------------------------
+psql -X -q -d postgres -c "ALTER SYSTEM RESET tenantguard.login_lockout" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+out=$(tg_psql -d "$DB" -c "SET tenantguard.scrypt_log_n = 16" -c "SET tenantguard.scrypt_r = 8" \
+  -c "SET statement_timeout = '20ms'" -c "SELECT status FROM tenantguard.login('cancel.$RUN@example.com', 'slow guess!')" 2>&1)
+tg_check_eq "a guess cancelled by statement_timeout in scrypt raised 57014" "$(tg_sqlstate "$out")" "57014"
+for i in $(seq 1 5); do echo "SELECT status FROM tenantguard.login('cancel.$RUN@example.com', 'wrong $i!');"; done >"$T/cancel.sql"
+out=$(as_app -f "$T/cancel.sql" | tr '\n' ' ')
+tg_check_eq "it counted: four more failures, then locked" "$out" "invalid invalid invalid invalid locked "
