@@ -29,6 +29,8 @@
 #include <sodium.h>
 
 #include "fmgr.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -618,4 +620,37 @@ tg_sql_password_needs_rehash(PG_FUNCTION_ARGS)
 	res = tg_password_needs_rehash(phc);
 	pfree(phc);
 	PG_RETURN_BOOL(res);
+}
+
+PG_FUNCTION_INFO_V1(tg_sql_scrypt_activity);
+
+/*
+ * scrypt_activity(OUT running int, OUT memory bigint, OUT waits bigint): the
+ * bound's state now (runs in progress, their work areas in bytes) and how
+ * many runs had to wait since the server started.
+ */
+Datum
+tg_sql_scrypt_activity(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int			running;
+	uint64		bytes,
+				waits;
+
+	tg_pw_require_shared();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("scrypt_activity() must return a record")));
+	SpinLockAcquire(&tg_pw_shared->mutex);
+	running = tg_pw_shared->running;
+	bytes = tg_pw_shared->bytes;
+	waits = tg_pw_shared->waits;
+	SpinLockRelease(&tg_pw_shared->mutex);
+	values[0] = Int32GetDatum(running);
+	values[1] = Int64GetDatum((int64) bytes);
+	values[2] = Int64GetDatum((int64) waits);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

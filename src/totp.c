@@ -7,6 +7,8 @@
  * Algorithms are named sha1, sha256 or sha512 (any case). Bad parameters
  * raise 22023 naming the parameter, never quoting the secret; a code that
  * is not digits of the right length is a wrong code (false), like any other.
+ * Key URIs refuse ':' in the account and the issuer (the format forbids it;
+ * apps and passlib split the decoded label at the first colon).
  * totp_verify() is stateless (no replay memory): the caller that must refuse
  * a code used twice persists the step, as the MFA functions do.
  *
@@ -221,6 +223,13 @@ tg_totp_check_label(text *t, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("TOTP %s must have 1 to %d bytes", what, TG_TOTP_LABEL_MAX)));
+	/* the Key URI format: "Neither issuer nor account name may themselves contain a colon" */
+	if (memchr(VARDATA_ANY(t), ':', len) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("TOTP %s must not contain \":\"", what),
+				 errdetail("The Key URI label is issuer:account; authenticator apps split it at the colon "
+						   "even when it is percent-encoded.")));
 }
 
 /* totp_uri(secret, account, issuer) RETURNS text: SHA1, 6 digits, 30 s. */

@@ -18,6 +18,7 @@ packages=(
   python3
   python3-jwt
   python3-cryptography
+  python3-passlib
 )
 
 missing=()

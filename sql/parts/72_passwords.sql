@@ -31,6 +31,17 @@ CREATE FUNCTION tenantguard.password_needs_rehash(hash text) RETURNS boolean
 COMMENT ON FUNCTION tenantguard.password_needs_rehash(text) IS
     'Should the hash be replaced: not ours, or made at other costs than the current settings?';
 
+-- The bound's state: runs in progress, their work areas (bytes), runs that
+-- had to wait since the server started. For monitoring; administrators only.
+CREATE FUNCTION tenantguard.scrypt_activity(OUT running int, OUT memory bigint, OUT waits bigint)
+    RETURNS record
+    LANGUAGE C VOLATILE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'tg_sql_scrypt_activity';
+COMMENT ON FUNCTION tenantguard.scrypt_activity() IS
+    'scrypt runs in progress in the server, their memory (bytes), and how many runs had to wait since start.';
+REVOKE ALL ON FUNCTION tenantguard.scrypt_activity() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard.scrypt_activity() TO tenantguard_admin;
+
 CREATE FUNCTION tenantguard.totp_new_secret() RETURNS text
     LANGUAGE C VOLATILE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'tg_sql_totp_new_secret';
