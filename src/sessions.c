@@ -438,10 +438,11 @@ tg_sessions_revoke_user(const pg_uuid_t *user, const pg_uuid_t *tenant_or_null,
 	}
 	values[2] = CStringGetTextDatum(reason ? reason : "revoked");
 	return (int) tg_sessions_sql("UPDATE tenantguard.sessions "
-								 "SET revoked_at = pg_catalog.now(), revoked_reason = $3 "
+								 "SET revoked_at = pg_catalog.statement_timestamp(), revoked_reason = $3 "
 								 "WHERE user_id OPERATOR(pg_catalog.=) $1 "
 								 "AND ($2 IS NULL OR tenant_id OPERATOR(pg_catalog.=) $2) "
-								 "AND revoked_at IS NULL",
+								 "AND revoked_at IS NULL "
+								 "AND expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()",
 								 3, types, values, nulls, SPI_OK_UPDATE, NULL, NULL);
 }
 
@@ -569,7 +570,7 @@ tg_resume(PG_FUNCTION_ARGS)
 		uint64		n = 0;
 
 		values[0] = UUIDPGetDatum(&r.id);
-		(void) tg_sessions_sql("UPDATE tenantguard.sessions SET last_seen_at = pg_catalog.now() "
+		(void) tg_sessions_sql("UPDATE tenantguard.sessions SET last_seen_at = pg_catalog.statement_timestamp() "
 							   "WHERE id OPERATOR(pg_catalog.=) $1 AND revoked_at IS NULL",
 							   1, types, values, NULL, SPI_OK_UPDATE, tg_read_refresh_count, &n);
 		if (n == 0)
@@ -637,9 +638,9 @@ tg_logout(PG_FUNCTION_ARGS)
 	values[0] = PointerGetDatum(tg_bytea(hash, sizeof(hash)));
 	sodium_memzero(hash, sizeof(hash));
 	(void) tg_sessions_sql("UPDATE tenantguard.sessions "
-						   "SET revoked_at = pg_catalog.now(), revoked_reason = 'logout' "
+						   "SET revoked_at = pg_catalog.statement_timestamp(), revoked_reason = 'logout' "
 						   "WHERE token_hash OPERATOR(pg_catalog.=) $1 AND revoked_at IS NULL "
-						   "AND expires_at OPERATOR(pg_catalog.>) pg_catalog.now() "
+						   "AND expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp() "
 						   "RETURNING id, user_id, tenant_id",
 						   1, types, values, NULL, SPI_OK_UPDATE_RETURNING, tg_read_ended, &e);
 	if (e.found)
