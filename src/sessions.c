@@ -559,10 +559,12 @@ tg_resume(PG_FUNCTION_ARGS)
 
 	/*
 	 * Idle time is counted from last_seen_at, written at most once a minute
-	 * (not per request); not in read-only transactions, which cannot write.
-	 * A logout committed meanwhile leaves no row to refresh: refused.
+	 * (not per request), or every half idle timeout when that is shorter;
+	 * not in read-only transactions, which cannot write. A logout committed
+	 * meanwhile leaves no row to refresh: refused.
 	 */
-	if (now - r.last_seen_at >= (TimestampTz) TG_SESSION_REFRESH_SECS * USECS_PER_SEC &&
+	if (now - r.last_seen_at >= Min((TimestampTz) TG_SESSION_REFRESH_SECS * USECS_PER_SEC,
+									(TimestampTz) tg_session_idle_timeout * USECS_PER_SEC / 2) &&
 		!XactReadOnly && !RecoveryInProgress())
 	{
 		Oid			types[1] = {UUIDOID};
