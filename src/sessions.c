@@ -292,7 +292,13 @@ tg_session_still_holds(const TgEffectiveContext *ctx)
 		memcmp(&tg_verified_tenant, &ctx->tenant, sizeof(pg_uuid_t)) == 0 &&
 		strcmp(tg_verified_role, ctx->role) == 0)
 		return true;
-	if (!IsTransactionState() || !tg_extension_present())
+	if (!IsTransactionState())
+	{
+		/* cannot look now: no context, and look again at the next call */
+		tg_context_sessions_changed();
+		return false;
+	}
+	if (!tg_extension_present())
 		return false;
 	if (!tg_session_read(NULL, &ctx->session, &r))
 		return false;
