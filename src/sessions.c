@@ -292,7 +292,13 @@ tg_session_still_holds(const TgEffectiveContext *ctx)
 		memcmp(&tg_verified_tenant, &ctx->tenant, sizeof(pg_uuid_t)) == 0 &&
 		strcmp(tg_verified_role, ctx->role) == 0)
 		return true;
-	if (!IsTransactionState() || !tg_extension_present())
+	if (!IsTransactionState())
+	{
+		/* cannot look now: no context, and look again at the next call */
+		tg_context_sessions_changed();
+		return false;
+	}
+	if (!tg_extension_present())
 		return false;
 	if (!tg_session_read(NULL, &ctx->session, &r))
 		return false;
@@ -438,10 +444,11 @@ tg_sessions_revoke_user(const pg_uuid_t *user, const pg_uuid_t *tenant_or_null,
 	}
 	values[2] = CStringGetTextDatum(reason ? reason : "revoked");
 	return (int) tg_sessions_sql("UPDATE tenantguard.sessions "
-								 "SET revoked_at = pg_catalog.now(), revoked_reason = $3 "
+								 "SET revoked_at = pg_catalog.statement_timestamp(), revoked_reason = $3 "
 								 "WHERE user_id OPERATOR(pg_catalog.=) $1 "
 								 "AND ($2 IS NULL OR tenant_id OPERATOR(pg_catalog.=) $2) "
-								 "AND revoked_at IS NULL",
+								 "AND revoked_at IS NULL "
+								 "AND expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()",
 								 3, types, values, nulls, SPI_OK_UPDATE, NULL, NULL);
 }
 
@@ -558,10 +565,12 @@ tg_resume(PG_FUNCTION_ARGS)
 
 	/*
 	 * Idle time is counted from last_seen_at, written at most once a minute
-	 * (not per request); not in read-only transactions, which cannot write.
-	 * A logout committed meanwhile leaves no row to refresh: refused.
+	 * (not per request), or every half idle timeout when that is shorter;
+	 * not in read-only transactions, which cannot write. A logout committed
+	 * meanwhile leaves no row to refresh: refused.
 	 */
-	if (now - r.last_seen_at >= (TimestampTz) TG_SESSION_REFRESH_SECS * USECS_PER_SEC &&
+	if (now - r.last_seen_at >= Min((TimestampTz) TG_SESSION_REFRESH_SECS * USECS_PER_SEC,
+									(TimestampTz) tg_session_idle_timeout * USECS_PER_SEC / 2) &&
 		!XactReadOnly && !RecoveryInProgress())
 	{
 		Oid			types[1] = {UUIDOID};
@@ -569,7 +578,7 @@ tg_resume(PG_FUNCTION_ARGS)
 		uint64		n = 0;
 
 		values[0] = UUIDPGetDatum(&r.id);
-		(void) tg_sessions_sql("UPDATE tenantguard.sessions SET last_seen_at = pg_catalog.now() "
+		(void) tg_sessions_sql("UPDATE tenantguard.sessions SET last_seen_at = pg_catalog.statement_timestamp() "
 							   "WHERE id OPERATOR(pg_catalog.=) $1 AND revoked_at IS NULL",
 							   1, types, values, NULL, SPI_OK_UPDATE, tg_read_refresh_count, &n);
 		if (n == 0)
@@ -637,9 +646,9 @@ tg_logout(PG_FUNCTION_ARGS)
 	values[0] = PointerGetDatum(tg_bytea(hash, sizeof(hash)));
 	sodium_memzero(hash, sizeof(hash));
 	(void) tg_sessions_sql("UPDATE tenantguard.sessions "
-						   "SET revoked_at = pg_catalog.now(), revoked_reason = 'logout' "
+						   "SET revoked_at = pg_catalog.statement_timestamp(), revoked_reason = 'logout' "
 						   "WHERE token_hash OPERATOR(pg_catalog.=) $1 AND revoked_at IS NULL "
-						   "AND expires_at OPERATOR(pg_catalog.>) pg_catalog.now() "
+						   "AND expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp() "
 						   "RETURNING id, user_id, tenant_id",
 						   1, types, values, NULL, SPI_OK_UPDATE_RETURNING, tg_read_ended, &e);
 	if (e.found)

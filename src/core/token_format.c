@@ -51,15 +51,14 @@ divide62(uint8_t *buf, size_t n)
 	return rem;
 }
 
-size_t
-tg_base62_len(size_t n)
+/* Digits of the largest n-byte number, counted by dividing it down to zero. */
+static size_t
+b62_digits(size_t n)
 {
 	uint8_t		buf[TG_TOKEN_PART_MAX];
 	size_t		digits = 0;
 	bool		nonzero = true;
 
-	if (n == 0 || n > TG_TOKEN_PART_MAX)
-		return 0;
 	memset(buf, 0xff, n);
 	while (nonzero)
 	{
@@ -72,6 +71,19 @@ tg_base62_len(size_t n)
 			nonzero |= buf[i] != 0;
 	}
 	return digits;
+}
+
+size_t
+tg_base62_len(size_t n)
+{
+	/* computed once per n (the same value whichever caller computes it first) */
+	static size_t lens[TG_TOKEN_PART_MAX + 1];
+
+	if (n == 0 || n > TG_TOKEN_PART_MAX)
+		return 0;
+	if (lens[n] == 0)
+		lens[n] = b62_digits(n);
+	return lens[n];
 }
 
 /* Write the fixed-width base62 of in[0..n) to out (tg_base62_len(n) digits, no NUL). */
@@ -314,8 +326,11 @@ tg_token_scan(const tg_token_spec *specs, size_t nspecs,
 			continue;
 		for (k = 0; k < nspecs; k++)
 		{
-			size_t		n = tg_token_len(&specs[k]);
+			size_t		n;
 
+			if (specs[k].prefix == NULL || text[p] != specs[k].prefix[0])
+				continue;
+			n = tg_token_len(&specs[k]);
 			if (n == 0 || len - p < n)
 				continue;
 			if (p + n < len && is_word_char((unsigned char) text[p + n]))
