@@ -657,6 +657,21 @@ tg_tenant_text_kind(const char *s, pg_uuid_t *uuid)
 	return TG_TENANT_NONE;
 }
 
+/* The sessions' rule for a method name: 1..32 of [a-z0-9_] (it goes into an event's JSON as is). */
+static bool
+tg_method_valid(const char *m)
+{
+	size_t		n = m ? strlen(m) : 0;
+	size_t		i;
+
+	if (n < 1 || n > 32)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9') || m[i] == '_'))
+			return false;
+	return true;
+}
+
 void
 tg_login_complete(const pg_uuid_t *user, const char *tenant_text, int aal,
 				  const char *method, TgLoginResult *out)
@@ -682,6 +697,11 @@ tg_login_complete(const pg_uuid_t *user, const char *tenant_text, int aal,
 	memset(out, 0, sizeof(*out));
 	out->has_user = true;
 	out->user = *user;
+	if (!tg_method_valid(method) || (aal != 1 && aal != 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid sign-in method or assurance level"),
+				 errdetail("The method must be 1 to 32 of [a-z0-9_], the level 1 or 2.")));
 
 	level = tg_spi_begin();
 	v[0] = UUIDPGetDatum(user);

@@ -42,20 +42,28 @@ extern const char *tg_login_status_name(TgLoginStatus status);
 
 /*
  * After the credentials were checked (password + factor, or an ID token):
- * the user's status (disabled → TG_LOGIN_DISABLED without a tenant), the
- * tenant (tenant_text: a slug, a uuid in text, or NULL = the user's only
- * membership; 22023 when it is neither slug nor uuid), the membership
- * (TG_LOGIN_NO_MEMBERSHIP), a suspended tenant (TG_LOGIN_DISABLED with the
- * tenant set), then the session (tg_session_create with aal, 1 or 2, and method:
- * "password" (with or without TOTP: aal tells), "recovery_code", "oidc") and the audit event
- * (auth/login: allowed in this transaction, refused through the queue so
- * that it survives a rollback). out is filled completely; never raises for
- * any of these outcomes. user must exist.
+ * the user's status (disabled → TG_LOGIN_DISABLED without a tenant; a user
+ * that does not exist is answered the same way), the tenant (tenant_text:
+ * a slug, a uuid in text, or NULL = the user's only membership; 22023 when
+ * it is neither slug nor uuid), the membership (TG_LOGIN_NO_MEMBERSHIP), a
+ * suspended tenant (TG_LOGIN_DISABLED with the tenant set), then the
+ * session (tg_session_create with aal 1 or 2 and method "password" — with
+ * or without TOTP, aal tells —, "recovery_code" or "oidc") and the audit
+ * event (auth/login: allowed in this transaction, refused through the queue
+ * so that it survives a rollback). out is filled completely; never raises
+ * for any of these outcomes (22023 for a bad method or aal: a caller's
+ * bug). Call it with raised rights (login() is SECURITY DEFINER): it reads
+ * users, memberships and tenants.
  */
 extern void tg_login_complete(const pg_uuid_t *user, const char *tenant_text, int aal,
 							  const char *method, TgLoginResult *out);
 
-/* The result as login()'s composite row (fcinfo of a function returning that row type). */
+/*
+ * Return r as login()'s row: fcinfo is that of a function declared like
+ * login(), RETURNS TABLE (status text, session_token text, user_id uuid,
+ * tenant_id uuid, expires_at timestamptz); the row is materialised (one
+ * row). Return what this returns.
+ */
 extern Datum tg_login_result_datum(FunctionCallInfo fcinfo, const TgLoginResult *r);
 
 #endif

@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(124);
+SELECT plan(125);
 
 -- cheap scrypt for the test (superuser-only settings; the defaults stay)
 SET tenantguard.scrypt_log_n = 4;
@@ -388,6 +388,17 @@ RESET ROLE;
 SELECT matches((SELECT password_hash FROM tenantguard.user_credentials WHERE user_id = :'carol'), '^\$scrypt\$ln=5,',
                'rehashes the stored password at the current cost');
 SET tenantguard.scrypt_log_n = 4;
+
+-- a sealed TOTP secret is bound to its user: copied into another user's row it does not open
+UPDATE tenantguard.user_credentials
+   SET mfa_secret = (SELECT c.mfa_secret FROM tenantguard.user_credentials c WHERE c.user_id = :'alice'),
+       mfa_confirmed_at = now()
+ WHERE user_id = :'bob';
+SET ROLE tg88_app;
+SELECT throws_ok(format('SELECT tenantguard.login(%L, %L, %L)', 'bob.' || :'run' || '@example.com', :'pw2',
+                        tenantguard.totp_code(:'secret', clock_timestamp())),
+                 'XX001', 'stored TOTP secret is malformed', 'a TOTP secret copied to another user does not open (XX001)');
+RESET ROLE;
 
 -- ---------------------------------------------------------------------------
 -- 8. Audit: logins, lockouts, MFA, memberships; no secret in any event
