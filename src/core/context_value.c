@@ -49,9 +49,10 @@ tg_principal_valid(const char *s, size_t len)
 bool
 tg_ctx_is_internal(const char *s, size_t len)
 {
-	size_t		plen = strlen(TG_CTX_FAMILY);
+	size_t		plen = strlen(TG_CTX_PREFIX);
 
-	return s != NULL && len >= plen && memcmp(s, TG_CTX_FAMILY, plen) == 0;
+	return s != NULL && len >= plen &&
+		(memcmp(s, TG_CTX_PREFIX, plen) == 0 || memcmp(s, TG_CTX_PREFIX_PREVIOUS, plen) == 0);
 }
 
 /* Serialize a context; -1 when a field is invalid or buf is too small. */

@@ -10,9 +10,9 @@
  * where <expires> is a PostgreSQL timestamp in microseconds (0 = none) and
  * <aal> 1 or 2 (authenticator assurance level: 2 = signed in with a second
  * factor). The principal is last so it may itself contain ';' or ':'.
- * Every value starting with "tgctx" is internal (tg_ctx_is_internal), so a
- * forged value of an older form is refused as a direct set, not taken for
- * a token; only the current form parses.
+ * Values of this form and of the previous one ("tgctx1;") are internal
+ * (tg_ctx_is_internal), so a forged value of the older form is still
+ * refused as a direct set, not taken for a token; only this form parses.
  */
 #ifndef TG_CORE_CONTEXT_VALUE_H
 #define TG_CORE_CONTEXT_VALUE_H
@@ -24,7 +24,7 @@
 #include "uuid_text.h"
 
 #define TG_CTX_PREFIX "tgctx2;"
-#define TG_CTX_FAMILY "tgctx"
+#define TG_CTX_PREFIX_PREVIOUS "tgctx1;"
 #define TG_CTX_ROLE_MAX 63
 #define TG_CTX_PRINCIPAL_MAX 255
 /* prefix + uuid + scope + int64 + aal + session + role + principal + separators + NUL */
@@ -65,7 +65,7 @@ int			tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen);
 /* Parse exactly len bytes; false on any deviation from the format. */
 bool		tg_ctx_parse(const char *s, size_t len, tg_context_value *out);
 
-/* True when s starts with "tgctx": a value of tenantguard's own form (any version). */
+/* True when s starts with the context prefix, or the previous form's. */
 bool		tg_ctx_is_internal(const char *s, size_t len);
 
 #endif

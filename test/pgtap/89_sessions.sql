@@ -377,9 +377,9 @@ RESET ROLE;
 -- ---------------------------------------------------------------------------
 -- Audit
 -- ---------------------------------------------------------------------------
-SELECT is((SELECT count(*)::int FROM tenantguard_audit.events WHERE action = 'session.logout'), 2,
+SELECT is((SELECT count(*)::int FROM tenantguard_audit.events WHERE action = 'session.logout' AND decision = 'allow'), 2,
     'each logout is recorded');
-SELECT is((SELECT count(*)::int FROM tenantguard_audit.events WHERE action = 'session.revoke'), 3,
+SELECT is((SELECT count(*)::int FROM tenantguard_audit.events WHERE action = 'session.revoke' AND decision = 'allow'), 3,
     'each revoke_sessions() is recorded');
 SELECT is((SELECT count(*)::int FROM tenantguard_audit.events e
             WHERE e::text LIKE '%' || substr(:'t1', 7, 20) || '%' OR e::text LIKE '%' || substr(:'t2', 7, 20) || '%'), 0,

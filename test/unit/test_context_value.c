@@ -77,7 +77,8 @@ test_context_value(void)
 	CHECK(!parses("tgctx3;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin;admin:alice"));
 	/* the previous form: internal (refused as a direct set), but no longer parsed */
 	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;admin:alice"));
-	CHECK(tg_ctx_is_internal("tgctx1;x", 8) && !tg_ctx_is_internal("tgct", 4));
+	CHECK(tg_ctx_is_internal("tgctx1;x", 8) && tg_ctx_is_internal("tgctx2;x", 8));
+	CHECK(!tg_ctx_is_internal("tgctx0;x", 8) && !tg_ctx_is_internal("tgctx2", 6));
 	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c;L;0;1;-;admin;admin:alice"));
 	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;T;0;1;-;admin;admin:alice"));
 	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;-1;1;-;admin;admin:alice"));
