@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(125);
+SELECT plan(128);
 
 -- cheap scrypt for the test (superuser-only settings; the defaults stay)
 SET tenantguard.scrypt_log_n = 4;
@@ -388,6 +388,27 @@ RESET ROLE;
 SELECT matches((SELECT password_hash FROM tenantguard.user_credentials WHERE user_id = :'carol'), '^\$scrypt\$ln=5,',
                'rehashes the stored password at the current cost');
 SET tenantguard.scrypt_log_n = 4;
+
+-- a hostile search_path (functions and operators that shadow pg_catalog's) changes nothing
+CREATE SCHEMA tg88_evil;
+CREATE FUNCTION tg88_evil.lower(text) RETURNS text LANGUAGE sql AS $$ SELECT 'evil@example.com' $$;
+CREATE FUNCTION tg88_evil.texteq_evil(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR tg88_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = tg88_evil.texteq_evil);
+GRANT USAGE ON SCHEMA tg88_evil TO PUBLIC;
+SET ROLE tg88_app;
+SET search_path = tg88_evil, pg_catalog, public;
+SELECT (SELECT status FROM tenantguard.login('carol.' || :'run' || '@example.com', 'wrong password!', NULL, 'acme')) AS evil_wrong,
+       (SELECT status FROM tenantguard.login('carol.' || :'run' || '@example.com', :'pw', NULL, 'acme')) AS evil_right \gset
+RESET search_path;
+RESET ROLE;
+-- (pgTAP's own comparisons would use the hostile operator: the checks run after RESET)
+SELECT is(:'evil_wrong'::text, 'invalid', 'under a hostile search_path a wrong password stays wrong');
+SELECT is(:'evil_right'::text, 'ok', 'and the right one works');
+SET search_path = tg88_evil, pg_catalog, public;
+SELECT tenantguard.create_user('henry.' || :'run' || '@example.com') AS henry \gset
+RESET search_path;
+SELECT is((SELECT email FROM tenantguard.users WHERE id = :'henry'), 'henry.' || :'run' || '@example.com',
+          'create_user under a hostile search_path stores the real email');
 
 -- a sealed TOTP secret is bound to its user: copied into another user's row it does not open
 UPDATE tenantguard.user_credentials
