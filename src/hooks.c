@@ -27,6 +27,7 @@
 #include "guard_ddl.h"
 #include "hooks.h"
 #include "jti_store.h"
+#include "login_throttle.h"
 #include "password.h"
 #include "tally.h"
 
@@ -175,6 +176,7 @@ tg_hook_shmem_request(void)
 		prev_shmem_request();
 	tg_audit_queue_shmem_request();
 	tg_jti_shmem_request();
+	tg_throttle_shmem_request();
 	tg_password_shmem_request();
 }
 
@@ -185,6 +187,7 @@ tg_hook_shmem_startup(void)
 		prev_shmem_startup();
 	tg_audit_queue_shmem_startup();
 	tg_jti_shmem_startup();
+	tg_throttle_shmem_startup();
 	tg_password_shmem_startup();
 }
 
