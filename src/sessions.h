@@ -24,7 +24,7 @@ extern int	tg_session_idle_timeout;
  * factor; 2: with a second factor) and method (how the user signed in:
  * "password", "recovery_code", "oidc"; 1..32 of [a-z0-9_]). Returns the
  * token (palloc'ed; shown once, never stored: only its SHA-256 is) and its
- * absolute expiry (now() + tenantguard.session_ttl). The row is written in
+ * absolute expiry (the current time + tenantguard.session_ttl). The row is written in
  * the caller's transaction, as the bootstrap superuser (the caller needs no
  * rights on the table); the caller has checked the credentials, the user's
  * status and the membership, and records the login event. 22023 for a bad
@@ -35,7 +35,7 @@ extern char *tg_session_create(const pg_uuid_t *user, const pg_uuid_t *tenant, i
 
 /*
  * End every live session of a user (only those in tenant when not NULL):
- * revoked_at = now(), the reason kept (1..64 characters, e.g. "disabled",
+ * revoked_at = statement_timestamp(), the reason kept (1..64 characters, e.g. "disabled",
  * "removed", "role_changed", "revoke_sessions"). Every context resumed from
  * them ends at the next statement in every backend once the caller's
  * transaction commits. Returns how many sessions were ended. No permission

@@ -103,6 +103,33 @@ CREATE FUNCTION tenantguard.revoke_sessions(user_id uuid) RETURNS integer
     AS 'MODULE_PATHNAME', 'tg_revoke_sessions';
 COMMENT ON FUNCTION tenantguard.revoke_sessions(uuid) IS 'End a user''s sessions; returns how many were ended.';
 
+-- Delete sessions that ended (revoked or expired) more than ended_before ago:
+-- the table keeps ended sessions for the record until then. Live sessions
+-- are never touched. Administrators only.
+CREATE FUNCTION tenantguard.purge_sessions(ended_before interval DEFAULT '30 days') RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cutoff timestamptz;
+    n bigint;
+BEGIN
+    IF ended_before IS NULL OR ended_before OPERATOR(pg_catalog.<) interval '0' THEN
+        RAISE EXCEPTION 'ended_before must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cutoff := pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) ended_before;
+    DELETE FROM tenantguard.sessions s
+     WHERE (s.revoked_at IS NOT NULL AND s.revoked_at OPERATOR(pg_catalog.<) cutoff)
+        OR s.expires_at OPERATOR(pg_catalog.<) cutoff;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM tenantguard_audit._record('admin', 'session.purge', NULL, 'allow', NULL,
+                                      pg_catalog.jsonb_build_object('sessions', n, 'ended_before', ended_before::text));
+    RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION tenantguard.purge_sessions(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenantguard.purge_sessions(interval) TO tenantguard_admin;
+
 REVOKE ALL ON FUNCTION tenantguard.resume(text, boolean), tenantguard.logout(text),
     tenantguard.revoke_sessions(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.resume(text, boolean), tenantguard.logout(text),

@@ -18,7 +18,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(87);
+SELECT plan(93);
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE ROLE tg89_app LOGIN IN ROLE tenantguard_app;
@@ -368,10 +368,34 @@ SELECT tenantguard.resume(:'ta2');
 SELECT is(tenantguard.current_role_name(), 'operator', 'the globex session still works');
 SELECT is(tenantguard.revoke_sessions(:'alice'), :alice_globex, 'a user may revoke its own sessions');
 SELECT is(tenantguard.current_tenant(), NULL, 'which ends its own context at the next statement');
+SELECT throws_ok(format($$SELECT tenantguard.resume(%L)$$, :'tb2'), '42501', 'tenant context is locked to another tenant',
+    'the ended context still locks the scope to its tenant (fail closed) until clear_context()');
+SELECT tenantguard.clear_context();
 RESET ROLE;
 SET ROLE tg89_admin;
 SELECT is(tenantguard.revoke_sessions(:'bob'), 1, 'an administrator revokes every session of a user');
 SELECT throws_ok($$SELECT tenantguard.revoke_sessions(NULL)$$, '22004', NULL, 'revoke_sessions(NULL): 22004');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- purge_sessions()
+-- ---------------------------------------------------------------------------
+SELECT token AS tp FROM tenantguard._create_session(:'carol', :'acme', 1, 'password') \gset
+UPDATE tenantguard.sessions SET revoked_at = now() - interval '40 days' WHERE token_hash = digest(:'t1', 'sha256');
+SELECT count(*) FILTER (WHERE revoked_at < now() - interval '30 days' OR expires_at < now() - interval '30 days') AS old_ended,
+       count(*) AS all_sessions
+  FROM tenantguard.sessions \gset
+SET ROLE tg89_app;
+SELECT throws_ok($$SELECT tenantguard.purge_sessions()$$, '42501', NULL, 'applications cannot purge sessions');
+RESET ROLE;
+SET ROLE tg89_admin;
+SELECT throws_ok($$SELECT tenantguard.purge_sessions('-1 day')$$, '22023', NULL, 'a negative interval: 22023');
+SELECT is(tenantguard.purge_sessions(), :old_ended::bigint, 'purge_sessions() deletes the sessions that ended over 30 days ago');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM tenantguard.sessions), :all_sessions::bigint - :old_ended::bigint, 'and nothing else');
+SET ROLE tg89_app;
+SELECT lives_ok(format($$SELECT tenantguard.resume(%L)$$, :'tp'), 'live sessions still resume after a purge');
+SELECT tenantguard.clear_context();
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
