@@ -76,6 +76,11 @@ static bool tg_assume_session = false;
 static uint64 tg_effective_key_generation = 0;
 static TimestampTz tg_effective_stmt = 0;
 
+/* Login sessions: their check (sessions.c), and the generation of what it looked at. */
+static TgSessionCheck tg_session_check = NULL;
+static uint64 tg_sessions_generation = 1;
+static uint64 tg_effective_sessions_generation = 0;
+
 static char *tg_context_raw = NULL;
 static char *tg_tenant_mirror = NULL;
 static char *tg_principal_mirror = NULL;
@@ -153,6 +158,27 @@ tg_context_invalidate(void)
 
 static bool tg_entry_refused(const pg_uuid_t *tenant, TgEntryRefusal *r);
 
+void
+tg_context_register_session_check(TgSessionCheck check)
+{
+	tg_session_check = check;
+}
+
+/* Sessions, users or memberships changed: session contexts are checked again. */
+void
+tg_context_sessions_changed(void)
+{
+	tg_sessions_generation++;
+}
+
+/* Is the value in force one that must see other backends' changes per statement? */
+static inline bool
+tg_context_watched(void)
+{
+	return tg_context_state != NULL &&
+		(tg_context_state->from_token || tg_context_state->value.has_session);
+}
+
 /* A refused token: recorded (unless only validated) and reported as 28000. */
 static bool
 tg_token_refused(bool record, int sqlstate, const char *detail, const char *reason)
@@ -222,6 +248,7 @@ tg_context_check_token(const char *v, size_t len, void **extra, GucSource source
 	memcpy(ex->value.tenant, info.tenant.data, UUID_LEN);
 	ex->value.scope = TG_SCOPE_TRANSACTION;
 	ex->value.expires = (int64_t) info.not_after;
+	ex->value.aal = 1;
 	strlcpy(ex->value.role, info.role, sizeof(ex->value.role));
 	strlcpy(ex->value.principal, info.principal, sizeof(ex->value.principal));
 	strlcpy(ex->kid, info.kid, sizeof(ex->kid));
@@ -417,7 +444,7 @@ tg_context_audit_entry(TgAuditEvent *ev, TgEntryKind kind)
 {
 	TgPendingEntry *p;
 
-	if (kind == TG_ENTRY_TOKEN && !tg_audit_context_entries)
+	if (kind != TG_ENTRY_ADMIN && !tg_audit_context_entries)
 		return;
 	ev->occurred_at = GetCurrentTimestamp();
 	if (ev->application_name == NULL)
@@ -643,6 +670,7 @@ tg_effective_from_binding(const TgBinding *b, TgEffectiveContext *dst)
 	dst->tenant = b->tenant;
 	dst->scope = TG_SCOPE_BOUND;
 	dst->expires = 0;
+	dst->aal = 1;
 	strlcpy(dst->role, b->tenant_role, sizeof(dst->role));
 	snprintf(dst->principal, sizeof(dst->principal), "role:%s", name);
 	pfree(name);
@@ -676,6 +704,7 @@ tg_effective_recompute(void)
 	}
 
 	tg_effective_key_generation = tg_token_keys_generation;
+	tg_effective_sessions_generation = tg_sessions_generation;
 	if (tg_context_state && tg_context_state->has &&
 		(!bound || memcmp(binding.tenant.data, tg_context_state->value.tenant, UUID_LEN) == 0) &&
 		!(tg_context_state->from_token &&
@@ -687,8 +716,19 @@ tg_effective_recompute(void)
 		memcpy(tg_effective.tenant.data, v->tenant, UUID_LEN);
 		tg_effective.scope = v->scope;
 		tg_effective.expires = (TimestampTz) v->expires;
+		tg_effective.aal = v->aal;
+		tg_effective.has_session = v->has_session;
+		memcpy(tg_effective.session.data, v->session, UUID_LEN);
 		strlcpy(tg_effective.role, v->role, sizeof(tg_effective.role));
 		strlcpy(tg_effective.principal, v->principal, sizeof(tg_effective.principal));
+
+		/* a session that no longer holds: no context (a binding still applies) */
+		if (v->has_session && (tg_session_check == NULL || !tg_session_check(&tg_effective)))
+		{
+			memset(&tg_effective, 0, sizeof(tg_effective));
+			if (bound)
+				(void) tg_effective_from_binding(&binding, &tg_effective);
+		}
 	}
 	else if (bound)
 		(void) tg_effective_from_binding(&binding, &tg_effective);
@@ -700,9 +740,11 @@ tg_effective_context(void)
 {
 	/*
 	 * A token context ends at the next statement once its key is retired in
-	 * any backend: take in other backends' invalidations once per statement.
+	 * any backend, a session context once its session is revoked (or its
+	 * user disabled, its membership changed): take in other backends'
+	 * invalidations once per statement while such a context is set.
 	 */
-	if (tg_context_state && tg_context_state->from_token &&
+	if (tg_context_watched() &&
 		tg_effective_stmt != GetCurrentStatementStartTimestamp())
 	{
 		tg_effective_stmt = GetCurrentStatementStartTimestamp();
@@ -711,6 +753,8 @@ tg_effective_context(void)
 	if (!tg_effective_valid ||
 		(tg_context_state && tg_context_state->from_token &&
 		 tg_effective_key_generation != tg_token_keys_generation) ||
+		(tg_context_state && tg_context_state->value.has_session &&
+		 tg_effective_sessions_generation != tg_sessions_generation) ||
 		tg_effective_session_user != GetSessionUserId() ||
 		tg_effective_outer_user != GetOuterUserId())
 		tg_effective_recompute();
@@ -838,6 +882,26 @@ tg_context_enter(const tg_context_value *value, bool is_local)
 	tg_context_assign_value(&v, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET);
 }
 
+/* Enter a verified login session's context (see context.h). */
+void
+tg_context_enter_session(const pg_uuid_t *tenant, const pg_uuid_t *session,
+						 const char *principal, const char *role, int aal,
+						 TimestampTz expires, bool is_local)
+{
+	tg_context_value v;
+
+	tg_context_check_entry(tenant);
+	memset(&v, 0, sizeof(v));
+	memcpy(v.tenant, tenant->data, UUID_LEN);
+	v.expires = (int64_t) expires;
+	v.aal = aal;
+	v.has_session = true;
+	memcpy(v.session, session->data, UUID_LEN);
+	strlcpy(v.role, role, sizeof(v.role));
+	strlcpy(v.principal, principal, sizeof(v.principal));
+	tg_context_enter(&v, is_local);
+}
+
 /*
  * Enter tenant for the current GUC nest level only, for tenantguard's own
  * maintenance code (reencrypt() visits each tenant's rows as the table's
@@ -854,8 +918,10 @@ tg_context_enter_nested(const pg_uuid_t *tenant)
 	memset(&v, 0, sizeof(v));
 	memcpy(v.tenant, tenant->data, UUID_LEN);
 	v.scope = TG_SCOPE_TRANSACTION;
+	v.aal = 1;
 	if (cur != NULL)
 	{
+		v.aal = cur->aal;
 		strlcpy(v.role, cur->role, sizeof(v.role));
 		strlcpy(v.principal, cur->principal, sizeof(v.principal));
 	}
@@ -948,6 +1014,7 @@ tg_set_tenant(PG_FUNCTION_ARGS)
 
 	memset(&v, 0, sizeof(v));
 	memcpy(v.tenant, tenant->data, UUID_LEN);
+	v.aal = 1;
 	strlcpy(v.role, "admin", sizeof(v.role));
 	who = GetUserNameFromId(GetSessionUserId(), false);
 	snprintf(v.principal, sizeof(v.principal), "admin:%s", who);
@@ -1074,6 +1141,23 @@ tg_current_role_name(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(c->role));
 }
 
+PG_FUNCTION_INFO_V1(tg_current_aal);
+
+/*
+ * current_aal(): 2 when the context was resumed from a login with a second
+ * factor, 1 for any other context (password-only sessions, signed tokens,
+ * bound roles, administrators), NULL without one. Cheap: usable in policies.
+ */
+Datum
+tg_current_aal(PG_FUNCTION_ARGS)
+{
+	const TgEffectiveContext *c = tg_effective_context();
+
+	if (c == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(c->aal);
+}
+
 PG_FUNCTION_INFO_V1(tg_whoami);
 
 /* whoami(): one row describing the context, or no row without one. */
@@ -1082,8 +1166,8 @@ tg_whoami(PG_FUNCTION_ARGS)
 {
 	const TgEffectiveContext *c = tg_effective_context();
 	TupleDesc	tupdesc;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
 	char	   *slug = NULL;
 	pg_uuid_t  *tenant;
 	const char *scope;
@@ -1096,7 +1180,7 @@ tg_whoami(PG_FUNCTION_ARGS)
 	{
 		int			i;
 
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < 7; i++)
 			nulls[i] = true;
 		values[4] = CStringGetTextDatum("none");
 		nulls[4] = false;
@@ -1120,5 +1204,6 @@ tg_whoami(PG_FUNCTION_ARGS)
 		values[5] = TimestampTzGetDatum(c->expires);
 	else
 		nulls[5] = true;
+	values[6] = Int32GetDatum(c->aal);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

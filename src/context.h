@@ -21,6 +21,9 @@ typedef struct TgEffectiveContext
 	pg_uuid_t	tenant;
 	TgScope		scope;
 	TimestampTz expires;		/* 0 = none */
+	int			aal;			/* 2: resumed from a login with a second factor; else 1 */
+	bool		has_session;	/* resumed from a login session */
+	pg_uuid_t	session;		/* its id */
 	char		role[TG_CTX_ROLE_MAX + 1];
 	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
 } TgEffectiveContext;
@@ -56,14 +59,15 @@ extern const TgActor *tg_actor_current(void);
 extern const char *tg_context_claims(size_t *len, uint64 *serial);
 
 /*
- * Who entered a tenant: an administrator (set_tenant(); always recorded) or
- * a signed context token (recorded only with tenantguard.audit_context_entries
- * on; no token entry exists yet).
+ * Who entered a tenant: an administrator (set_tenant(); always recorded), a
+ * signed context token or a resumed login session (recorded only with
+ * tenantguard.audit_context_entries on: applications enter per request).
  */
 typedef enum TgEntryKind
 {
 	TG_ENTRY_ADMIN,
-	TG_ENTRY_TOKEN
+	TG_ENTRY_TOKEN,
+	TG_ENTRY_SESSION			/* resume(): recorded like token entries */
 } TgEntryKind;
 
 /*
@@ -74,5 +78,31 @@ typedef enum TgEntryKind
  * Refusals go through tg_audit_deny() as before.
  */
 extern void tg_context_audit_entry(TgAuditEvent *ev, TgEntryKind kind);
+
+/*
+ * Login sessions (an upper layer, sessions.c) plug in here. A context
+ * resumed from a session carries the session's id; whether the session
+ * still holds (not revoked, user active, membership and role unchanged) is
+ * asked of the registered check whenever the context is recomputed after
+ * tg_context_sessions_changed() — which the upper layer calls from its
+ * invalidation handler (it must not fail or read catalogs there). Other
+ * backends' invalidations are taken in once per statement while such a
+ * context is set, so a revocation anywhere ends it at the next statement.
+ * Without a registered check no session context is ever in force.
+ */
+typedef bool (*TgSessionCheck) (const TgEffectiveContext *ctx);
+extern void tg_context_register_session_check(TgSessionCheck check);
+extern void tg_context_sessions_changed(void);
+
+/*
+ * Enter the context of a verified login session (principal user:<uuid>,
+ * role, aal, session id, ending at expires), for the transaction or the
+ * session. The same entry checks as set_tenant() (tenant active, a bound
+ * role stays in its tenant, a set context is locked): a refusal is
+ * recorded and raised. The caller records the entry (TG_ENTRY_SESSION).
+ */
+extern void tg_context_enter_session(const pg_uuid_t *tenant, const pg_uuid_t *session,
+									 const char *principal, const char *role, int aal,
+									 TimestampTz expires, bool is_local);
 
 #endif

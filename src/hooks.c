@@ -2,7 +2,7 @@
  * hooks.c — installs and chains every PostgreSQL hook tenantguard uses, and
  * hands each to the module that owns the behaviour: the access check
  * (ExecutorCheckPerms), the DDL guard, the context's mirror settings and the
- * event store's open events table (ProcessUtility), the audit queue's shared memory (shmem_request,
+ * event store's open events table (ProcessUtility), the audit queue's, jti store's and scrypt bound's shared memory (shmem_request,
  * shmem_startup), the statement boundaries and running range table
  * that the tally and the call site need (ExecutorRun,
  * ExecutorFinish, ProcessUtility), and the tenant constant that routes a
@@ -27,6 +27,8 @@
 #include "guard_ddl.h"
 #include "hooks.h"
 #include "jti_store.h"
+#include "login_throttle.h"
+#include "password.h"
 #include "tally.h"
 
 static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
@@ -174,6 +176,8 @@ tg_hook_shmem_request(void)
 		prev_shmem_request();
 	tg_audit_queue_shmem_request();
 	tg_jti_shmem_request();
+	tg_throttle_shmem_request();
+	tg_password_shmem_request();
 }
 
 static void
@@ -183,6 +187,8 @@ tg_hook_shmem_startup(void)
 		prev_shmem_startup();
 	tg_audit_queue_shmem_startup();
 	tg_jti_shmem_startup();
+	tg_throttle_shmem_startup();
+	tg_password_shmem_startup();
 }
 
 /* Install every hook (from _PG_init, after the modules' own init). */

@@ -21,8 +21,12 @@
 #include "guard_access.h"
 #include "guard_ddl.h"
 #include "hooks.h"
+#include "identity.h"
 #include "jti_store.h"
 #include "keyring.h"
+#include "login_throttle.h"
+#include "password.h"
+#include "sessions.h"
 #include "token_keys.h"
 
 PG_MODULE_MAGIC;
@@ -43,13 +47,17 @@ _PG_init(void)
 	tg_cache_init();
 	tg_audit_queue_init();
 	tg_jti_init();
+	tg_throttle_init();
+	tg_password_init();
 	tg_token_keys_init();
 	tg_context_init();
 	tg_authz_init();
+	tg_sessions_init();
 	tg_guard_access_init();
 	tg_guard_ddl_init();
 	tg_route_init();
 	tg_audit_worker_init();
+	tg_identity_init();
 
 	MarkGUCPrefixReserved("tenantguard");
 

@@ -17,13 +17,22 @@ CREATE FUNCTION tenantguard.current_role_name() RETURNS text
     LANGUAGE C STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'tg_current_role_name';
 
--- The context in force as one row: tenant, slug, principal, role, scope, expiry.
+-- The context in force as one row: tenant, slug, principal, role, scope, expiry,
+-- assurance level (2 = resumed from a login with a second factor).
 CREATE FUNCTION tenantguard.whoami(
     OUT tenant_id uuid, OUT tenant_slug text, OUT principal text,
-    OUT role text, OUT scope text, OUT expires_at timestamptz)
+    OUT role text, OUT scope text, OUT expires_at timestamptz, OUT aal integer)
     RETURNS SETOF record
     LANGUAGE C STABLE ROWS 1
     AS 'MODULE_PATHNAME', 'tg_whoami';
+
+-- The context's authenticator assurance level: 2 when it was resumed from a
+-- login with a second factor, 1 for every other context, NULL without one
+-- (for restrictive policies that demand two-factor sign-in).
+CREATE FUNCTION tenantguard.current_aal() RETURNS integer
+    LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF
+    AS 'MODULE_PATHNAME', 'tg_current_aal';
+COMMENT ON FUNCTION tenantguard.current_aal() IS '2 for a session signed in with a second factor, 1 for other contexts, NULL without one.';
 
 -- Enter a tenant, for the transaction (default) or the session; administrators only.
 CREATE FUNCTION tenantguard.set_tenant(tenant uuid, is_local boolean DEFAULT true) RETURNS void

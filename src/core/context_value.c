@@ -49,9 +49,9 @@ tg_principal_valid(const char *s, size_t len)
 bool
 tg_ctx_is_internal(const char *s, size_t len)
 {
-	size_t		plen = strlen(TG_CTX_PREFIX);
+	size_t		plen = strlen(TG_CTX_FAMILY);
 
-	return s != NULL && len >= plen && memcmp(s, TG_CTX_PREFIX, plen) == 0;
+	return s != NULL && len >= plen && memcmp(s, TG_CTX_FAMILY, plen) == 0;
 }
 
 /* Serialize a context; -1 when a field is invalid or buf is too small. */
@@ -59,6 +59,7 @@ int
 tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen)
 {
 	char		uuid[TG_UUID_TEXT_LEN + 1];
+	char		session[TG_UUID_TEXT_LEN + 1];
 	int			n;
 
 	if (ctx == NULL || buf == NULL)
@@ -67,14 +68,20 @@ tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen)
 		return -1;
 	if (ctx->expires < 0)
 		return -1;
+	if (ctx->aal != 1 && ctx->aal != 2)
+		return -1;
 	if (!tg_role_name_valid(ctx->role, strnlen(ctx->role, sizeof(ctx->role))))
 		return -1;
 	if (!tg_principal_valid(ctx->principal, strnlen(ctx->principal, sizeof(ctx->principal))))
 		return -1;
 	tg_uuid_format(ctx->tenant, uuid);
-	n = snprintf(buf, buflen, "%s%s;%c;%" PRId64 ";%s;%s",
+	if (ctx->has_session)
+		tg_uuid_format(ctx->session, session);
+	else
+		strcpy(session, "-");
+	n = snprintf(buf, buflen, "%s%s;%c;%" PRId64 ";%d;%s;%s;%s",
 				 TG_CTX_PREFIX, uuid, (char) ctx->scope, ctx->expires,
-				 ctx->role, ctx->principal);
+				 ctx->aal, session, ctx->role, ctx->principal);
 	if (n < 0 || (size_t) n >= buflen)
 		return -1;
 	return n;
@@ -122,7 +129,7 @@ tg_ctx_parse(const char *s, size_t len, tg_context_value *out)
 	size_t		plen = strlen(TG_CTX_PREFIX);
 	tg_context_value v;
 
-	if (out == NULL || !tg_ctx_is_internal(s, len))
+	if (out == NULL || s == NULL || len < plen || memcmp(s, TG_CTX_PREFIX, plen) != 0)
 		return false;
 	memset(&v, 0, sizeof(v));
 	p = s + plen;
@@ -144,6 +151,25 @@ tg_ctx_parse(const char *s, size_t len, tg_context_value *out)
 	/* expiry */
 	sep = next_sep(p, end);
 	if (sep == NULL || !parse_i64(p, (size_t) (sep - p), &v.expires))
+		return false;
+	p = sep + 1;
+
+	/* assurance level */
+	sep = next_sep(p, end);
+	if (sep == NULL || sep - p != 1 || (*p != '1' && *p != '2'))
+		return false;
+	v.aal = *p - '0';
+	p = sep + 1;
+
+	/* session id, or "-" */
+	sep = next_sep(p, end);
+	if (sep == NULL)
+		return false;
+	if (sep - p == 1 && *p == '-')
+		v.has_session = false;
+	else if (tg_uuid_parse(p, (size_t) (sep - p), v.session))
+		v.has_session = true;
+	else
 		return false;
 	p = sep + 1;
 

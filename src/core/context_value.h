@@ -1,13 +1,18 @@
 /*
  * context_value.h — the serialized form of a tenant context (pure C).
  *
- * A context is (tenant, principal, role) plus its scope and expiry. It is
- * carried inside the setting tenantguard.context as
+ * A context is (tenant, principal, role) plus its scope, expiry, assurance
+ * level and, for a context resumed from a login session, the session's id.
+ * It is carried inside the setting tenantguard.context as
  *
- *     tgctx1;<tenant uuid>;<L|S>;<expires>;<role>;<principal>
+ *     tgctx2;<tenant uuid>;<L|S>;<expires>;<aal>;<session uuid or ->;<role>;<principal>
  *
- * where <expires> is a PostgreSQL timestamp in microseconds (0 = none).
- * The principal is last so it may itself contain ';' or ':'.
+ * where <expires> is a PostgreSQL timestamp in microseconds (0 = none) and
+ * <aal> 1 or 2 (authenticator assurance level: 2 = signed in with a second
+ * factor). The principal is last so it may itself contain ';' or ':'.
+ * Every value starting with "tgctx" is internal (tg_ctx_is_internal), so a
+ * forged value of an older form is refused as a direct set, not taken for
+ * a token; only the current form parses.
  */
 #ifndef TG_CORE_CONTEXT_VALUE_H
 #define TG_CORE_CONTEXT_VALUE_H
@@ -18,11 +23,12 @@
 
 #include "uuid_text.h"
 
-#define TG_CTX_PREFIX "tgctx1;"
+#define TG_CTX_PREFIX "tgctx2;"
+#define TG_CTX_FAMILY "tgctx"
 #define TG_CTX_ROLE_MAX 63
 #define TG_CTX_PRINCIPAL_MAX 255
-/* prefix + uuid + scope + int64 + role + principal + separators + NUL */
-#define TG_CTX_TEXT_MAX (7 + 36 + 1 + 1 + 1 + 20 + 1 + TG_CTX_ROLE_MAX + 1 + TG_CTX_PRINCIPAL_MAX + 1)
+/* prefix + uuid + scope + int64 + aal + session + role + principal + separators + NUL */
+#define TG_CTX_TEXT_MAX (7 + 36 + 1 + 1 + 1 + 20 + 1 + 1 + 1 + 36 + 1 + TG_CTX_ROLE_MAX + 1 + TG_CTX_PRINCIPAL_MAX + 1)
 
 /*
  * How long a context lasts. Transaction and session scopes are serialized
@@ -40,6 +46,9 @@ typedef struct tg_context_value
 	uint8_t		tenant[TG_UUID_LEN];
 	TgScope		scope;			/* TG_SCOPE_TRANSACTION or TG_SCOPE_SESSION */
 	int64_t		expires;		/* 0 = no expiry */
+	int			aal;			/* 1 or 2 */
+	bool		has_session;	/* resumed from a login session */
+	uint8_t		session[TG_UUID_LEN];	/* its id (zero without one) */
 	char		role[TG_CTX_ROLE_MAX + 1];
 	char		principal[TG_CTX_PRINCIPAL_MAX + 1];
 } tg_context_value;
@@ -56,7 +65,7 @@ int			tg_ctx_format(const tg_context_value *ctx, char *buf, size_t buflen);
 /* Parse exactly len bytes; false on any deviation from the format. */
 bool		tg_ctx_parse(const char *s, size_t len, tg_context_value *out);
 
-/* True when s starts with the context prefix. */
+/* True when s starts with "tgctx": a value of tenantguard's own form (any version). */
 bool		tg_ctx_is_internal(const char *s, size_t len);
 
 #endif

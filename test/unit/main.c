@@ -20,6 +20,7 @@ main(void)
 	test_authz_rules();
 	test_scrypt();
 	test_otp();
+	test_token_format();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

@@ -14,6 +14,7 @@ sample(void)
 	tg_uuid_parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8", 36, v.tenant);
 	v.scope = 'L';
 	v.expires = 0;
+	v.aal = 1;
 	strcpy(v.role, "admin");
 	strcpy(v.principal, "admin:alice");
 	return v;
@@ -37,7 +38,7 @@ test_context_value(void)
 
 	n = tg_ctx_format(&v, buf, sizeof(buf));
 	CHECK(n > 0);
-	CHECK(strcmp(buf, "tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;admin:alice") == 0);
+	CHECK(strcmp(buf, "tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin;admin:alice") == 0);
 	CHECK(tg_ctx_parse(buf, (size_t) n, &w));
 	CHECK(memcmp(&v, &w, sizeof(v)) == 0);
 
@@ -72,19 +73,46 @@ test_context_value(void)
 	CHECK(tg_ctx_format(&v, buf, sizeof(buf)) == -1);
 
 	/* malformed values are rejected */
-	CHECK(parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;admin:alice"));
-	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c;L;0;admin;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;T;0;admin;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;-1;admin;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;01;admin;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;99999999999999999999;admin;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;;admin:alice"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;"));
-	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin"));
+	CHECK(parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin;admin:alice"));
+	CHECK(!parses("tgctx3;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin;admin:alice"));
+	/* the previous form: internal (refused as a direct set), but no longer parsed */
+	CHECK(!parses("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;admin:alice"));
+	CHECK(tg_ctx_is_internal("tgctx1;x", 8) && !tg_ctx_is_internal("tgct", 4));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c;L;0;1;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;T;0;1;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;-1;1;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;01;1;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;99999999999999999999;1;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin;"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin"));
 	CHECK(!parses("tgctx1;"));
 	CHECK(!parses(""));
-	CHECK(!tg_ctx_parse("tgctx1;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;admin;a\0b", 57, &w));
+	CHECK(!tg_ctx_parse("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;-;admin;a\0b", 61, &w));
+
+	/* assurance level and session id */
+	v = sample();
+	v.aal = 2;
+	v.has_session = true;
+	tg_uuid_parse("00000000-0000-4000-8000-0000000000ab", 36, v.session);
+	strcpy(v.principal, "user:6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+	n = tg_ctx_format(&v, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK(strcmp(buf, "tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;2;00000000-0000-4000-8000-0000000000ab;admin;"
+				 "user:6ba7b810-9dad-11d1-80b4-00c04fd430c8") == 0);
+	CHECK(tg_ctx_parse(buf, (size_t) n, &w));
+	CHECK(memcmp(&v, &w, sizeof(v)) == 0);
+	v.aal = 0;
+	CHECK(tg_ctx_format(&v, buf, sizeof(buf)) == -1);
+	v.aal = 3;
+	CHECK(tg_ctx_format(&v, buf, sizeof(buf)) == -1);
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;3;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;12;-;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;--;admin;admin:alice"));
+	CHECK(!parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;L;0;1;00000000-0000-4000-8000-0000000000a;admin;admin:alice"));
+	CHECK(parses("tgctx2;6ba7b810-9dad-11d1-80b4-00c04fd430c8;S;0;1;00000000-0000-4000-8000-0000000000ab;viewer;user:x"));
 
 	/* role names */
 	CHECK(tg_role_name_valid("viewer", 6));

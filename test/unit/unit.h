@@ -38,5 +38,6 @@ void		test_jwt(void);
 void		test_authz_rules(void);
 void		test_scrypt(void);
 void		test_otp(void);
+void		test_token_format(void);
 
 #endif
