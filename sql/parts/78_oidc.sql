@@ -93,10 +93,9 @@ $$;
 COMMENT ON FUNCTION tenantguard.unlink_identity(uuid, text) IS 'Remove a user''s link to an identity provider.';
 
 -- Sign in with an ID token: the same row as login().
-CREATE FUNCTION tenantguard.login_with_id_token(id_token text, tenant text DEFAULT NULL, nonce text DEFAULT NULL,
-    OUT status text, OUT session_token text, OUT user_id uuid, OUT tenant_id uuid, OUT expires_at timestamptz)
-    RETURNS SETOF record
-    LANGUAGE C VOLATILE SECURITY DEFINER
+CREATE FUNCTION tenantguard.login_with_id_token(id_token text, tenant text DEFAULT NULL, nonce text DEFAULT NULL)
+    RETURNS TABLE (status text, session_token text, user_id uuid, tenant_id uuid, expires_at timestamptz)
+    LANGUAGE C VOLATILE SECURITY DEFINER ROWS 1
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'tg_login_with_id_token';
 COMMENT ON FUNCTION tenantguard.login_with_id_token(text, text, text) IS 'Sign in with an identity provider''s ID token; returns the same row as login().';

@@ -226,6 +226,11 @@ else
     "$(as_super "SELECT action, decision, reason FROM tenantguard_audit.events ORDER BY id DESC LIMIT 5")"
 fi
 tg_wait_for "$DB" "SELECT count(*) > 0 FROM tenantguard_audit.events WHERE reason = 'id token: no user linked to this identity'" >/dev/null
+# each refusal above for its own reason (not, say, every one for a replay)
+want="algorithm mismatch,expired,key of another purpose,malformed token,missing nonce,no user linked to this identity,nonce not checked,not yet valid,replayed id token,unknown signing key,wrong audience,wrong issuer,wrong nonce"
+got=$(as_super "SELECT string_agg(DISTINCT substr(reason, 11), ',' ORDER BY substr(reason, 11))
+                  FROM tenantguard_audit.events WHERE category = 'auth' AND action = 'login' AND reason LIKE 'id token: %'")
+tg_check_eq "... every refusal was recorded with its own reason" "$got" "$want"
 out=$(as_super "SELECT count(*) FROM tenantguard_audit.events WHERE category = 'auth' AND action = 'login'
                   AND decision = 'allow' AND details->>'method' = 'oidc'")
 tg_check_ne "successful ID-token sign-ins are recorded" "$out" "0"
@@ -234,6 +239,15 @@ leak=$(as_super "SELECT count(*) FROM tenantguard_audit.events
                      OR concat_ws(' ', object, reason, details::text) LIKE '%' || split_part('$bad', '.', 2) || '%'
                      OR concat_ws(' ', object, reason, details::text) LIKE '%tgses_%'")
 tg_check_eq "... and no event holds an ID token or a session token" "$leak" "0"
+
+# --- a hostile search_path changes nothing ------------------------------------------------
+as_super "CREATE SCHEMA evil; GRANT USAGE ON SCHEMA evil TO $APP;
+          CREATE FUNCTION evil.texteq_evil(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+          CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.texteq_evil);
+          CREATE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql AS 'SELECT ''x''';" >/dev/null
+out=$(as_app -c "SET search_path = evil, pg_catalog, public;
+                 SELECT status FROM tenantguard.login_with_id_token('$(mint idp-rs "$ISS" "$AUD" sub-nobody - 300)', 'oidc-a')")
+tg_check_eq "a shadowed = operator cannot link an unknown subject to a user" "$out" "invalid"
 
 # --- disabled users, unlinking, retiring the provider's key -----------------------------
 as_super "SELECT tenantguard.disable_user('$BOB')" >/dev/null
