@@ -54,10 +54,10 @@ demo: prereqs
 	@$(MAKE) -s install >/dev/null
 	@bash test/demo.sh
 
-# Benchmarks (not part of make test): isolation, secrets, audit, tokens, authz; each
+# Benchmarks (not part of make test): isolation, secrets, audit, tokens, authz, identity; each
 # reports ratios or costs against baselines measured in the same run.
-# BENCH=isolation|secrets|audit|tokens|authz picks one.
-BENCH ?= isolation secrets audit tokens authz
+# BENCH=isolation|secrets|audit|tokens|authz|identity picks one.
+BENCH ?= isolation secrets audit tokens authz identity
 bench: prereqs
 	@$(MAKE) -s all
 	@$(MAKE) -s install >/dev/null

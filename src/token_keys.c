@@ -58,6 +58,7 @@ typedef struct TgSigningKey
 	tg_jwt_alg	alg;
 	bool		active;
 	bool		generated;		/* made by add_signing_key() */
+	bool		id_tokens;		/* purpose 'id_token': verifies ID tokens only */
 	TimestampTz created_at;
 	char	   *issuer;			/* NULL = not checked */
 	char	   *audience;		/* NULL = the token must have no "aud" */
@@ -170,6 +171,7 @@ tg_keys_get(void)
 					a_iss,
 					a_aud,
 					a_origin,
+					a_purpose,
 					a_status,
 					a_created;
 
@@ -182,6 +184,7 @@ tg_keys_get(void)
 		a_iss = tg_attnum(rel, "issuer");
 		a_aud = tg_attnum(rel, "audience");
 		a_origin = tg_attnum(rel, "origin");
+		a_purpose = tg_attnum(rel, "purpose");
 		a_status = tg_attnum(rel, "status");
 		a_created = tg_attnum(rel, "created_at");
 		scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
@@ -209,6 +212,8 @@ tg_keys_get(void)
 			k->active = !isnull && strcmp(TextDatumGetCString(d), "active") == 0;
 			d = heap_getattr(tup, a_origin, desc, &isnull);
 			k->generated = !isnull && strcmp(TextDatumGetCString(d), "generated") == 0;
+			d = heap_getattr(tup, a_purpose, desc, &isnull);
+			k->id_tokens = isnull || strcmp(TextDatumGetCString(d), "context") != 0;
 			d = heap_getattr(tup, a_created, desc, &isnull);
 			k->created_at = isnull ? 0 : DatumGetTimestampTz(d);
 			old = MemoryContextSwitchTo(cxt);
@@ -421,21 +426,19 @@ tg_aud_has(const tg_jwt_claims *c, const char *want)
 }
 
 /*
- * Decode and verify a token not in the cache, and check what does not
- * depend on time; fill e. False with the refusal set.
+ * Decode a token, find its key (which must be active and of the purpose
+ * asked for), verify the signature with the key's pinned algorithm and parse
+ * the claims. False with the refusal set.
  */
 static bool
-tg_verify_new(const char *token, size_t len, TgVerifiedToken *e, MemoryContext cxt,
-			  TgTokenRefusal *r)
+tg_verify_signed(const char *token, size_t len, bool id_token, tg_jwt *jwt,
+				 tg_jwt_claims *c, TgSigningKey **key, TgTokenRefusal *r)
 {
-	tg_jwt	   *jwt = palloc(sizeof(tg_jwt));
-	tg_jwt_claims *c = palloc(sizeof(tg_jwt_claims));
 	TgSigningKey *k;
 	tg_jwt_status st;
 	const uint8 *material;
 	uint8	   *opened = NULL;
 	size_t		mlen;
-	size_t		sublen;
 
 	st = tg_jwt_decode(token, len, jwt);
 	if (st != TG_JWT_OK)
@@ -445,6 +448,10 @@ tg_verify_new(const char *token, size_t len, TgVerifiedToken *e, MemoryContext c
 		return tg_refuse(r, "The token's signing key (kid) is not known.", "unknown signing key");
 	if (!k->active)
 		return tg_refuse(r, "The token's signing key has been retired.", "retired signing key");
+	if (k->id_tokens != id_token)
+		return tg_refuse(r, id_token ? "The token's signing key verifies signed context tokens, not ID tokens."
+						 : "The token's signing key verifies identity-provider ID tokens only.",
+						 "key of another purpose");
 	if (k->alg == TG_JWT_ALG_HS256)
 	{
 		opened = tg_open_signing_secret(k->material, k->material_len, &mlen);
@@ -470,6 +477,25 @@ tg_verify_new(const char *token, size_t len, TgVerifiedToken *e, MemoryContext c
 	st = tg_jwt_claims_parse(jwt->payload, jwt->payload_len, c);
 	if (st != TG_JWT_OK)
 		return tg_refuse(r, tg_jwt_status_sentence(st), "malformed claims");
+	*key = k;
+	return true;
+}
+
+/*
+ * Decode and verify a token not in the cache, and check what does not
+ * depend on time; fill e. False with the refusal set.
+ */
+static bool
+tg_verify_new(const char *token, size_t len, TgVerifiedToken *e, MemoryContext cxt,
+			  TgTokenRefusal *r)
+{
+	tg_jwt	   *jwt = palloc(sizeof(tg_jwt));
+	tg_jwt_claims *c = palloc(sizeof(tg_jwt_claims));
+	TgSigningKey *k;
+	size_t		sublen;
+
+	if (!tg_verify_signed(token, len, false, jwt, c, &k, r))
+		return false;
 	if (!c->has_tid)
 		return tg_refuse(r, "The token has no \"tid\" (tenant) claim.", "missing tid");
 	if (!c->has_sub)
@@ -533,6 +559,44 @@ tg_verified_get(void)
 	return tg_verified;
 }
 
+/* exp, nbf and iat against the clock, with the leeway; false with the refusal set. */
+static bool
+tg_times_ok(TimestampTz exp, bool has_nbf, TimestampTz nbf, bool has_iat, TimestampTz iat,
+			TgTokenRefusal *r)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		leeway = (int64) tg_token_leeway * USECS_PER_SEC;
+
+	if (now >= exp + leeway)
+		return tg_refuse(r, "The token has expired.", "expired");
+	if (has_nbf && now + leeway < nbf)
+		return tg_refuse(r, "The token is not valid yet (nbf).", "not yet valid");
+	if (has_iat && iat > now + leeway)
+		return tg_refuse(r, "The token was issued in the future (iat).", "issued in the future");
+	return true;
+}
+
+/* Use a single-use id until expires; false with the refusal set (see tg_jti_use). */
+static bool
+tg_use_once(const char *kid, const char *id, TimestampTz expires, const char *detail,
+			const char *reason, TgTokenRefusal *r)
+{
+	switch (tg_jti_use(kid, id, expires))
+	{
+		case TG_JTI_FIRST_USE:
+		case TG_JTI_SAME_USE:
+			return true;
+		case TG_JTI_REPLAY:
+			return tg_refuse(r, detail, reason);
+		case TG_JTI_FULL:
+			r->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+			r->detail = "Too many unexpired single-use tokens (jti) are remembered; raise tenantguard.token_jti_slots.";
+			r->reason = "jti table full";
+			return false;
+	}
+	return false;
+}
+
 bool
 tg_token_verify(const char *token, size_t len, bool consume_jti,
 				TgTokenInfo *out, TgTokenRefusal *r)
@@ -540,7 +604,6 @@ tg_token_verify(const char *token, size_t len, bool consume_jti,
 	uint8		hash[crypto_hash_sha256_BYTES];
 	TgVerifiedToken *e;
 	TgVerifiedToken fresh;
-	TimestampTz now;
 	int64		leeway = (int64) tg_token_leeway * USECS_PER_SEC;
 	uint64		generation;
 	bool		found;
@@ -578,29 +641,11 @@ tg_token_verify(const char *token, size_t len, bool consume_jti,
 	 * was verified with a key that is still active.
 	 */
 
-	now = GetCurrentTimestamp();
-	if (now >= e->exp + leeway)
-		return tg_refuse(r, "The token has expired.", "expired");
-	if (e->has_nbf && now + leeway < e->nbf)
-		return tg_refuse(r, "The token is not valid yet (nbf).", "not yet valid");
-	if (e->has_iat && e->iat > now + leeway)
-		return tg_refuse(r, "The token was issued in the future (iat).", "issued in the future");
-	if (e->has_jti && consume_jti)
-	{
-		switch (tg_jti_use(e->kid, e->jti, e->exp + leeway))
-		{
-			case TG_JTI_FIRST_USE:
-			case TG_JTI_SAME_USE:
-				break;
-			case TG_JTI_REPLAY:
-				return tg_refuse(r, "The token's id (jti) has already been used.", "replayed jti");
-			case TG_JTI_FULL:
-				r->sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
-				r->detail = "Too many unexpired single-use tokens (jti) are remembered; raise tenantguard.token_jti_slots.";
-				r->reason = "jti table full";
-				return false;
-		}
-	}
+	if (!tg_times_ok(e->exp, e->has_nbf, e->nbf, e->has_iat, e->iat, r))
+		return false;
+	if (e->has_jti && consume_jti &&
+		!tg_use_once(e->kid, e->jti, e->exp + leeway, "The token's id (jti) has already been used.", "replayed jti", r))
+		return false;
 
 	memset(out, 0, sizeof(*out));
 	strlcpy(out->kid, e->kid, sizeof(out->kid));
@@ -611,5 +656,78 @@ tg_token_verify(const char *token, size_t len, bool consume_jti,
 	out->not_after = e->exp + leeway;
 	out->claims_json = e->claims_json;
 	out->claims_len = e->claims_len;
+	return true;
+}
+
+bool
+tg_id_token_verify(const char *token, size_t len, const char *nonce, size_t nonce_len,
+				   TgIdTokenInfo *out, TgTokenRefusal *r)
+{
+	tg_jwt	   *jwt;
+	tg_jwt_claims *c;
+	TgSigningKey *k;
+	TimestampTz exp;
+	uint8		hash[crypto_hash_sha256_BYTES];
+	char		once[8 + 2 * crypto_hash_sha256_BYTES + 1];
+	int64		leeway = (int64) tg_token_leeway * USECS_PER_SEC;
+	bool		ok;
+
+	memset(r, 0, sizeof(*r));
+	memset(out, 0, sizeof(*out));
+	if (len > TG_JWT_MAX_LEN)
+		return tg_refuse(r, "The token is longer than 8192 bytes.", "token too long");
+	jwt = palloc(sizeof(tg_jwt));
+	c = palloc(sizeof(tg_jwt_claims));
+	if (!tg_verify_signed(token, len, true, jwt, c, &k, r))
+		return false;
+
+	/* signed by a key trusted for ID tokens, which names its issuer and audience */
+	if (k->issuer == NULL || k->audience == NULL)
+		return tg_refuse(r, "The ID token's signing key was imported without an issuer and an audience.", "key without issuer or audience");
+	if (!c->has_iss || strcmp(c->iss, k->issuer) != 0)
+		return tg_refuse(r, "The token's issuer (iss) is not the one its signing key expects.", "wrong issuer");
+	if (!tg_aud_has(c, k->audience))
+		return tg_refuse(r, "The token's audience (aud) does not include the one its signing key expects.", "wrong audience");
+	if (!c->has_sub || c->sub[0] == '\0' || !tg_principal_valid(c->sub, strlen(c->sub)))
+		return tg_refuse(r, "The token has no usable \"sub\" (subject) claim.", "missing sub");
+	if (!c->has_exp)
+		return tg_refuse(r, "The token has no \"exp\" (expiry) claim.", "missing exp");
+	exp = tg_numeric_date(c->exp);
+	if (!tg_times_ok(exp, c->has_nbf, c->has_nbf ? tg_numeric_date(c->nbf) : 0,
+					 c->has_iat, c->has_iat ? tg_numeric_date(c->iat) : 0, r))
+		return false;
+
+	/*
+	 * The nonce binds the token to the sign-in request that asked for it: a
+	 * token that carries one is accepted only with that same nonce.
+	 */
+	if (nonce != NULL)
+	{
+		size_t		have = c->has_nonce ? strlen(c->nonce) : 0;
+
+		if (!c->has_nonce)
+			return tg_refuse(r, "The token has no \"nonce\" claim, and a nonce was expected.", "missing nonce");
+		ok = have == nonce_len &&
+			sodium_memcmp(c->nonce, nonce, nonce_len) == 0;
+		if (!ok)
+			return tg_refuse(r, "The token's nonce is not the one expected.", "wrong nonce");
+	}
+	else if (c->has_nonce)
+		return tg_refuse(r, "The token carries a nonce: pass the nonce the sign-in request sent.", "nonce not checked");
+
+	/* each ID token signs in once: its hash is remembered until it expires */
+	crypto_hash_sha256(hash, (const uint8 *) token, len);
+	memcpy(once, "idtoken:", 8);
+	hex_encode((const char *) hash, sizeof(hash), once + 8);
+	once[sizeof(once) - 1] = '\0';
+	if (!tg_use_once(k->kid, once, exp + leeway, "The ID token has already been used to sign in.", "replayed id token", r))
+		return false;
+
+	strlcpy(out->kid, k->kid, sizeof(out->kid));
+	strlcpy(out->issuer, c->iss, sizeof(out->issuer));
+	strlcpy(out->subject, c->sub, sizeof(out->subject));
+	out->not_after = exp + leeway;
+	pfree(jwt);
+	pfree(c);
 	return true;
 }

@@ -57,6 +57,26 @@ extern int	tg_token_leeway;
 extern bool tg_token_verify(const char *token, size_t len, bool consume_jti,
 							TgTokenInfo *out, TgTokenRefusal *refusal);
 
+/* What a verified OpenID Connect ID token says. */
+typedef struct TgIdTokenInfo
+{
+	char		kid[TG_JWT_KID_MAX + 1];
+	char		issuer[TG_JWT_CLAIM_MAX + 1];
+	char		subject[TG_JWT_CLAIM_MAX + 1];
+	TimestampTz not_after;		/* exp + leeway */
+} TgIdTokenInfo;
+
+/*
+ * Verify an identity provider's ID token: signed by an active key imported
+ * for ID tokens (purpose 'id_token'), iss and aud those the key expects,
+ * sub, exp (nbf, iat) with the leeway, and the nonce: when nonce is given
+ * the token must carry exactly it; a token that carries a nonce needs one.
+ * Each token is accepted once (its hash is kept in the single-use table
+ * until it expires). False with *refusal set (28000, or 53400).
+ */
+extern bool tg_id_token_verify(const char *token, size_t len, const char *nonce, size_t nonce_len,
+							   TgIdTokenInfo *out, TgTokenRefusal *refusal);
+
 /* Is kid a known, active signing key (cached; cheap)? */
 extern bool tg_signing_key_active(const char *kid);
 

@@ -15,6 +15,9 @@ CREATE TABLE tenantguard.token_key_store (
     issuer        text CHECK (length(issuer) BETWEEN 1 AND 255),
     audience      text CHECK (length(audience) BETWEEN 1 AND 255),
     origin        text NOT NULL CHECK (origin IN ('generated', 'imported')),
+    -- context: signed context tokens; id_token: an identity provider's ID
+    -- tokens for login_with_id_token() (never a context)
+    purpose       text NOT NULL DEFAULT 'context' CHECK (purpose IN ('context', 'id_token')),
     status        text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     created_by    name NOT NULL DEFAULT session_user,
@@ -22,7 +25,9 @@ CREATE TABLE tenantguard.token_key_store (
     retired_by    name,
     CONSTRAINT token_key_store_material CHECK (
         CASE WHEN alg = 'HS256' THEN sealed_secret IS NOT NULL AND public_key IS NULL
-             ELSE public_key IS NOT NULL AND sealed_secret IS NULL END)
+             ELSE public_key IS NOT NULL AND sealed_secret IS NULL END),
+    CONSTRAINT token_key_store_id_token_key CHECK (
+        purpose = 'context' OR (alg <> 'HS256' AND issuer IS NOT NULL AND audience IS NOT NULL))
 );
 COMMENT ON TABLE tenantguard.token_key_store IS 'Keys of signed context tokens; see docs/identity.md.';
 REVOKE ALL ON tenantguard.token_key_store FROM PUBLIC;
@@ -32,7 +37,7 @@ CREATE TRIGGER tenantguard_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
 
 -- The keys without secrets: public keys as base64url (what other nodes import).
 CREATE VIEW tenantguard.token_keys AS
-    SELECT kid, alg, origin, status, issuer, audience,
+    SELECT kid, alg, origin, purpose, status, issuer, audience,
            CASE WHEN public_key IS NULL THEN NULL
                 ELSE pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(public_key, 'base64'), E'+/\n', '-_'), '=')
            END AS public_key,
@@ -88,7 +93,7 @@ $$;
 -- with the same material are skipped (re-importing a JWKS is safe); a kid
 -- present with other material is refused. Returns the kids imported.
 CREATE FUNCTION tenantguard.import_signing_key(kid text, alg text, key text,
-    issuer text DEFAULT NULL, audience text DEFAULT NULL)
+    issuer text DEFAULT NULL, audience text DEFAULT NULL, purpose text DEFAULT 'context')
     RETURNS SETOF text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -104,29 +109,45 @@ BEGIN
        audience IS NOT NULL AND (length(audience) NOT BETWEEN 1 AND 255) THEN
         RAISE EXCEPTION 'issuer and audience must be 1 to 255 characters' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF purpose IS NULL OR purpose NOT IN ('context', 'id_token') THEN
+        RAISE EXCEPTION 'invalid key purpose'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A key verifies signed context tokens (''context'') or an identity provider''s ID tokens (''id_token'').';
+    END IF;
+    IF purpose = 'id_token' AND (issuer IS NULL OR audience IS NULL) THEN
+        RAISE EXCEPTION 'an ID-token key needs its issuer and audience'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass the provider''s issuer (its "iss") and your client id (the "aud" of its ID tokens).';
+    END IF;
     LOCK TABLE tenantguard.token_key_store IN SHARE ROW EXCLUSIVE MODE;
     FOR k IN SELECT * FROM tenantguard._parse_signing_keys(import_signing_key.kid, import_signing_key.alg, key) LOOP
-        SELECT s.alg, s.public_key, s.sealed_secret, s.issuer, s.audience, s.status INTO old
+        IF purpose = 'id_token' AND k.alg = 'HS256' THEN
+            RAISE EXCEPTION 'ID-token keys must be public keys (RS256, ES256 or EdDSA)'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT s.alg, s.public_key, s.sealed_secret, s.issuer, s.audience, s.purpose, s.status INTO old
           FROM tenantguard.token_key_store s WHERE s.kid = k.kid;
         IF FOUND THEN
             IF old.status = 'active' AND old.alg = k.alg AND old.public_key IS NOT DISTINCT FROM k.public_key
                AND (k.sealed_secret IS NULL OR tenantguard._same_signing_secret(old.sealed_secret, k.sealed_secret))
                AND old.issuer IS NOT DISTINCT FROM import_signing_key.issuer
-               AND old.audience IS NOT DISTINCT FROM import_signing_key.audience THEN
+               AND old.audience IS NOT DISTINCT FROM import_signing_key.audience
+               AND old.purpose = import_signing_key.purpose THEN
                 CONTINUE;
             END IF;
             RAISE EXCEPTION 'signing key "%" already exists', k.kid
                 USING ERRCODE = 'duplicate_object',
                       DETAIL = CASE WHEN old.status = 'retired' THEN 'It was retired; a retired kid is never used again.'
-                                    ELSE 'It has other key material, algorithm, issuer or audience.' END,
+                                    ELSE 'It has other key material, algorithm, issuer, audience or purpose.' END,
                       HINT = 'Give the new key another kid.';
         END IF;
-        INSERT INTO tenantguard.token_key_store (kid, alg, public_key, sealed_secret, issuer, audience, origin)
+        INSERT INTO tenantguard.token_key_store (kid, alg, public_key, sealed_secret, issuer, audience, origin, purpose)
         VALUES (k.kid, k.alg, k.public_key, k.sealed_secret, import_signing_key.issuer,
-                import_signing_key.audience, 'imported');
+                import_signing_key.audience, 'imported', import_signing_key.purpose);
         PERFORM tenantguard_audit._record('admin', 'token_key.import', k.kid, 'allow', NULL,
                                           jsonb_build_object('alg', k.alg, 'issuer', import_signing_key.issuer,
-                                                             'audience', import_signing_key.audience));
+                                                             'audience', import_signing_key.audience,
+                                                             'purpose', import_signing_key.purpose));
         RETURN NEXT k.kid;
     END LOOP;
 END
@@ -183,13 +204,13 @@ CREATE FUNCTION tenantguard.sign_token(claims jsonb, kid text, key text DEFAULT 
     AS 'MODULE_PATHNAME', 'tg_sign_token';
 
 REVOKE ALL ON FUNCTION tenantguard.add_signing_key(text),
-    tenantguard.import_signing_key(text, text, text, text, text),
+    tenantguard.import_signing_key(text, text, text, text, text, text),
     tenantguard.retire_signing_key(text),
     tenantguard.assume(text, boolean), tenantguard.claims(), tenantguard.claim(text),
     tenantguard.mint_token(uuid, text, text, interval, text),
     tenantguard.sign_token(jsonb, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenantguard.add_signing_key(text),
-    tenantguard.import_signing_key(text, text, text, text, text),
+    tenantguard.import_signing_key(text, text, text, text, text, text),
     tenantguard.retire_signing_key(text),
     tenantguard.mint_token(uuid, text, text, interval, text),
     tenantguard.sign_token(jsonb, text, text, text) TO tenantguard_admin;

@@ -679,6 +679,7 @@ parse_claims(const char *json, size_t len, tg_jwt_claims *out)
 		{"role", offsetof(tg_jwt_claims, role), offsetof(tg_jwt_claims, has_role)},
 		{"jti", offsetof(tg_jwt_claims, jti), offsetof(tg_jwt_claims, has_jti)},
 		{"iss", offsetof(tg_jwt_claims, iss), offsetof(tg_jwt_claims, has_iss)},
+		{"nonce", offsetof(tg_jwt_claims, nonce), offsetof(tg_jwt_claims, has_nonce)},
 	};
 	static const struct
 	{

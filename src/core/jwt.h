@@ -116,12 +116,14 @@ typedef struct tg_jwt_claims
 				has_sub,
 				has_role,
 				has_jti,
-				has_iss;
+				has_iss,
+				has_nonce;
 	char		tid[TG_JWT_CLAIM_MAX + 1];
 	char		sub[TG_JWT_CLAIM_MAX + 1];
 	char		role[TG_JWT_CLAIM_MAX + 1];
 	char		jti[TG_JWT_CLAIM_MAX + 1];
 	char		iss[TG_JWT_CLAIM_MAX + 1];
+	char		nonce[TG_JWT_CLAIM_MAX + 1];	/* OpenID Connect ID tokens */
 	int			n_aud;			/* 0 = no "aud" */
 	char		aud[TG_JWT_AUD_MAX][TG_JWT_CLAIM_MAX + 1];
 	bool		has_exp,
@@ -136,7 +138,7 @@ typedef struct tg_jwt_claims
  * Parse a payload strictly: one JSON object (RFC 8259; UTF-8 only, escapes
  * including surrogate pairs decoded and checked, no duplicate member names
  * at any level, nesting at most TG_JWT_JSON_DEPTH, nothing after the
- * object but JSON whitespace). tid, sub, role, jti, iss must be strings
+ * object but JSON whitespace). tid, sub, role, jti, iss, nonce must be strings
  * without NUL of at most TG_JWT_CLAIM_MAX bytes; aud a string or an array
  * of at most TG_JWT_AUD_MAX such strings; exp, nbf, iat numbers (integer or
  * fraction, within +-2^53). Other members may be any JSON value. It does

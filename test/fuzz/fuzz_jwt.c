@@ -60,6 +60,7 @@ check_claims(const tg_jwt_claims *c)
 	check_text(c->role, TG_JWT_CLAIM_MAX, false);
 	check_text(c->jti, TG_JWT_CLAIM_MAX, false);
 	check_text(c->iss, TG_JWT_CLAIM_MAX, false);
+	check_text(c->nonce, TG_JWT_CLAIM_MAX, false);
 	if (c->n_aud < 0 || c->n_aud > TG_JWT_AUD_MAX)
 		abort();
 	for (i = 0; i < c->n_aud; i++)

@@ -877,9 +877,15 @@ jwt_claims(void)
 	CHECK(cl.has_tid && strcmp(cl.tid, "acme") == 0 && cl.has_sub && strcmp(cl.sub, "alice") == 0 &&
 		  cl.has_role && strcmp(cl.role, "admin") == 0 && cl.has_jti && strcmp(cl.jti, "j-1") == 0 &&
 		  cl.has_iss && strcmp(cl.iss, "https://idp") == 0);
-	CHECK(cl.n_aud == 1 && strcmp(cl.aud[0], "api") == 0);
+	CHECK(cl.n_aud == 1 && strcmp(cl.aud[0], "api") == 0 && !cl.has_nonce);
 	CHECK(cl.has_exp && cl.exp == 1700000000 && cl.has_nbf && cl.nbf == 1600000000 &&
 		  cl.has_iat && cl.iat == -2);
+	CHECK(claims("{\"nonce\":\"n-0S6_WzA2Mj\"}") == TG_JWT_OK && cl.has_nonce &&
+		  strcmp(cl.nonce, "n-0S6_WzA2Mj") == 0);
+	CHECK(claims("{\"nonce\":42}") == TG_JWT_BAD_CLAIMS);
+	CHECK(claims("{\"nonce\":\"a\",\"nonce\":\"a\"}") == TG_JWT_BAD_CLAIMS);
+	CHECK(claims("{\"nonce\":\"a\\u0000b\"}") == TG_JWT_BAD_CLAIMS);
+	CHECK(claims("{\"sub\":\"a\",\"iss\":\"b\",\"aud\":\"c\",\"exp\":1,\"tid\":\"d\",\"role\":\"e\",\"jti\":\"f\",\"nonce\":\"g\"}") == TG_JWT_OK);
 	CHECK(claims("{}") == TG_JWT_OK && !cl.has_tid && !cl.has_sub && !cl.has_exp && cl.n_aud == 0);
 	CHECK(claims(" {\"sub\":\"\"} \r\n") == TG_JWT_OK && cl.has_sub && cl.sub[0] == '\0');
 	CHECK(claims("{\"sub\":\"caf\\u00e9 \\ud83d\\ude00\"}") == TG_JWT_OK &&
