@@ -280,6 +280,72 @@ SET tenantguard.context = '$token';
 SELECT count(*) AS contexts FROM tenantguard.whoami() WHERE tenant_id IS NOT NULL;
 SQL
 
+step "People signed in by the database: a password and a second factor"
+say "Users are global, with a role in each tenant they belong to. The administrator" \
+    "creates Alice (scrypt hash, passlib's format), makes her an operator of acme and" \
+    "enrols TOTP: enable_mfa() returns the otpauth:// URI an authenticator app scans."
+sql platform_admin <<'SQL'
+SELECT tenantguard.create_user('alice@acme.example', 'correct horse battery staple', 'Alice') IS NOT NULL AS created;
+BEGIN;
+SELECT tenantguard.set_tenant(tenantguard.tenant_id('acme'));
+SELECT tenantguard.add_member(id, 'operator') FROM tenantguard.users WHERE email = 'alice@acme.example';
+COMMIT;
+SQL
+uri=$(psql -X -tA -U platform_admin -d postgres -c \
+  "SELECT tenantguard.enable_mfa(id) FROM tenantguard.users WHERE email = 'alice@acme.example'")
+echo "   enable_mfa() -> ${uri%%secret=*}secret=<base32 secret>&..."
+totp_secret=$(printf '%s' "$uri" | sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p')
+say "Her authenticator app shows a code; confirming it turns MFA on (totp_code() stands in for the app):"
+sql platform_admin <<SQL
+SELECT tenantguard.confirm_mfa(id, tenantguard.totp_code('$totp_secret')) AS confirmed
+  FROM tenantguard.users WHERE email = 'alice@acme.example';
+SQL
+say "The application (app_server, no tenant of its own) signs her in. login() never raises for" \
+    "bad credentials: it returns a status. The password alone is not enough any more."
+sql app_server <<'SQL'
+SELECT status FROM tenantguard.login('alice@acme.example', 'correct horse battery staple');
+SQL
+# the app's next code (one step ahead is within the accepted window): the current one
+# was spent by confirm_mfa()
+code=$(psql -X -tA -U platform_admin -d postgres -c \
+  "SELECT tenantguard.totp_code('$totp_secret', now() + interval '30 seconds')")
+session=$(psql -X -tA -U app_server -d postgres -c \
+  "SELECT session_token FROM tenantguard.login('alice@acme.example', 'correct horse battery staple', '$code', 'acme')")
+echo "   login(email, password, '<code>', 'acme') -> status ok, session token ${session:0:6}... (shown once, stored hashed)"
+check app_server "the session token has the tgses_ prefix" "SELECT left('$session', 6)" "tgses_"
+say "The same code a second time is refused: a code is accepted once per user."
+sql app_server <<SQL
+SELECT status FROM tenantguard.login('alice@acme.example', 'correct horse battery staple', '$code', 'acme');
+SQL
+
+step "A session per request: resume(), whoami(), and lockout that a rollback cannot undo"
+say "Per request the application resumes the session: the database enters acme as Alice," \
+    "with her membership's role and assurance level 2 (she used a second factor)."
+sql app_server <<SQL
+BEGIN;
+SELECT tenantguard.resume('$session');
+SELECT tenant_slug, principal LIKE 'user:%' AS is_user, role, aal FROM tenantguard.whoami();
+SELECT count(*) AS acme_notes FROM notes;
+COMMIT;
+SQL
+say "An attacker guesses passwords inside a transaction and rolls it back, hoping to undo" \
+    "the failure count. The count lives in shared memory: after 5 failures (the replayed code" \
+    "above was the first) the email is locked, and the rollback changes nothing."
+sql app_server <<'SQL'
+BEGIN;
+SELECT g AS attempt, status FROM generate_series(1, 6) g,
+       LATERAL tenantguard.login('alice@acme.example', 'guess number ' || g || ' is wrong') l;
+ROLLBACK;
+SELECT status FROM tenantguard.login('alice@acme.example', 'correct horse battery staple');
+SQL
+check app_server "the email stays locked after the rollback" \
+  "SELECT status FROM tenantguard.login('alice@acme.example', 'correct horse battery staple')" "locked"
+sql platform_admin <<'SQL'
+SELECT tenantguard.unlock_user(id) FROM tenantguard.users WHERE email = 'alice@acme.example';
+SQL
+check app_server "after unlock_user() her password works again (her second factor is still asked for)" \
+  "SELECT status FROM tenantguard.login('alice@acme.example', 'correct horse battery staple')" "mfa_required"
+
 step "The DDL guard"
 say "Even a superuser cannot quietly weaken a protected table: unprotect() is the way out" \
     "(and tenantguard.ddl_guard = off the superuser-only emergency switch)."
