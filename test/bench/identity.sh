@@ -137,7 +137,7 @@ if grep -qE "number of failed transactions: [1-9]|ERROR|aborted" "$OUT"/*-round*
 fi
 # the statuses the scripts saw (a locked email would make the comparison meaningless)
 locked=$(psql -X -At -d postgres -c "SELECT count(*) FROM tenantguard_audit.events
-                                      WHERE category = 'auth' AND reason LIKE '%lock%'")
+                                      WHERE category = 'auth' AND (action = 'login.lockout' OR reason = 'locked')")
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 med() { awk -v s="$1" '$3 == s {print $4}' "$OUT/raw.txt" | median; }
