@@ -315,6 +315,21 @@ ot4=$(client_run c3 "SET tenantguard.context = '$TOKA'; $CTX")
 tg_check_eq "tx pool: a session-level SET of a token is refused (42501)" "$(tg_sqlstate "$ot4")" "42501"
 tg_check_contains "tx pool: ... and leaves no context" "$ot4" "ctx:null"
 
+# Sessions through the pooler: resume(token) per transaction (docs/identity.md
+# "Sessions"); the next client on the same server connection has no context,
+# and a logout in another backend ends the session for the next transaction.
+SUSER=$(tg_psql -d "$DB" -c "SELECT tenantguard.create_user('pool-user@example.com')")
+tg_psql -d "$DB" -c "BEGIN; SELECT tenantguard.set_tenant('$B'); SELECT tenantguard.add_member('$SUSER', 'viewer'); COMMIT;" >/dev/null
+STOK=$(tg_psql -d "$DB" -c "SELECT token FROM tenantguard._create_session('$SUSER', '$B', 1, 'password')")
+os1=$(client_run c1 "BEGIN; SELECT tenantguard.resume('$STOK'); $PID $ROWS COMMIT;")
+os3=$(client_run c3 "$PID $CTX")
+check_rows "tx pool: resume(session) enters the session's tenant for the transaction" "$os1" "b1,b2,b3,b4"
+tg_check_eq "tx pool: ... on the shared backend, and the next client has no context" \
+  "$(pid_of "$os1") $(pid_of "$os3") $(printf '%s' "$os3" | grep -c 'ctx:null')" "$p1a $p1a 1"
+tg_psql -d "$DB" -c "SELECT tenantguard.logout('$STOK')" >/dev/null
+os1b=$(client_run c1 "BEGIN; SELECT tenantguard.resume('$STOK'); $ROWS COMMIT;")
+tg_check_eq "tx pool: after a logout elsewhere the session is refused (28000)" "$(tg_sqlstate "$os1b")" "28000"
+
 client_close c1
 client_close c2
 client_close c3
