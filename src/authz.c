@@ -41,7 +41,6 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -538,25 +537,6 @@ tg_site_rebuild(TgAuthzSite *site, const TgEffectiveContext *ctx,
 	site->generation = kept ? tg_rules_generation : 0;
 }
 
-/*
- * Once per statement: take in pending invalidations, so that a change of
- * the rules committed by another backend is in force from this statement on.
- */
-static inline void
-tg_authz_statement_start(void)
-{
-	static TimestampTz last_start = 0;
-	static LocalTransactionId last_lxid = InvalidLocalTransactionId;
-	TimestampTz start = GetCurrentStatementStartTimestamp();
-
-	if (start != last_start || MyProc == NULL || MyProc->lxid != last_lxid)
-	{
-		last_start = start;
-		last_lxid = MyProc ? MyProc->lxid : InvalidLocalTransactionId;
-		AcceptInvalidationMessages();
-	}
-}
-
 /* The first rule of the site that matches resource (deny rules first), or -1. */
 static inline int
 tg_site_match(const TgAuthzSite *site, const char *resource, size_t rlen)
@@ -671,7 +651,7 @@ tg_authz_decide(TgAuthzSite *site, const char *permission, size_t plen,
 	const TgEffectiveContext *ctx;
 	tg_decision d;
 
-	tg_authz_statement_start();
+	tg_accept_invalidations_per_statement();
 	ctx = tg_effective_context();
 	if (!tg_site_fits(site, ctx, permission, plen))
 		tg_site_rebuild(site, ctx, permission, plen);
@@ -868,7 +848,7 @@ tg_explain_authorization(PG_FUNCTION_ARGS)
 	if ((p = tg_resource_check(resource, rlen, false)) != TG_NAME_OK)
 		tg_bad_name(p, false, false);
 	InitMaterializedSRF(fcinfo, 0);
-	tg_authz_statement_start();
+	tg_accept_invalidations_per_statement();
 	ctx = tg_effective_context();
 	if (ctx != NULL)
 	{

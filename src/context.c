@@ -46,6 +46,7 @@
 #include "cache.h"
 #include "context.h"
 #include "event_store.h"
+#include "relcache_hub.h"
 #include "tenantguard.h"
 #include "token_keys.h"
 
@@ -74,7 +75,6 @@ static bool tg_assume_session = false;
 
 /* The key generation a token context was last checked against; the statement it was. */
 static uint64 tg_effective_key_generation = 0;
-static TimestampTz tg_effective_stmt = 0;
 
 /* Login sessions: their check (sessions.c), and the generation of what it looked at. */
 static TgSessionCheck tg_session_check = NULL;
@@ -744,12 +744,8 @@ tg_effective_context(void)
 	 * user disabled, its membership changed): take in other backends'
 	 * invalidations once per statement while such a context is set.
 	 */
-	if (tg_context_watched() &&
-		tg_effective_stmt != GetCurrentStatementStartTimestamp())
-	{
-		tg_effective_stmt = GetCurrentStatementStartTimestamp();
-		AcceptInvalidationMessages();
-	}
+	if (tg_context_watched())
+		tg_accept_invalidations_per_statement();
 	if (!tg_effective_valid ||
 		(tg_context_state && tg_context_state->from_token &&
 		 tg_effective_key_generation != tg_token_keys_generation) ||

@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "storage/proc.h"
 #include "utils/inval.h"
 
 #include "relcache_hub.h"
@@ -37,4 +39,20 @@ tg_relcache_hub_register(TgRelcacheHandler handler)
 		tg_hub_registered = true;
 	}
 	tg_handlers[tg_n_handlers++] = handler;
+}
+
+void
+tg_accept_invalidations_per_statement(void)
+{
+	static TimestampTz last_start = 0;
+	static LocalTransactionId last_lxid = InvalidLocalTransactionId;
+	TimestampTz start = GetCurrentStatementStartTimestamp();
+
+	/* two statements may start in the same microsecond: the lxid tells transactions apart */
+	if (start != last_start || MyProc == NULL || MyProc->lxid != last_lxid)
+	{
+		last_start = start;
+		last_lxid = MyProc ? MyProc->lxid : InvalidLocalTransactionId;
+		AcceptInvalidationMessages();
+	}
 }
