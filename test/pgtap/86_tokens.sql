@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(80);
+SELECT plan(84);
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE ROLE tg86_app LOGIN IN ROLE tenantguard_app;
@@ -336,6 +336,50 @@ SELECT throws_ok($$SELECT tenantguard.retire_signing_key('no-such')$$, '42704', 
 SELECT lives_ok(format($$SELECT tenantguard.retire_signing_key(%L)$$, :'hkid'), 'retiring twice is a notice');
 SELECT throws_ok(format($$SELECT tenantguard.mint_token(%L, 'alice')$$, :'acme'), '22023', NULL,
     'mint_token() without an active generated HS256 key: 22023');
+
+-- a hostile search_path (an = that is always true, a decode that returns
+-- other bytes) changes nothing in the key functions (SECURITY DEFINER with
+-- their own search_path) nor in verification (C). The statements run under
+-- it inside tg86.state_under_evil(); pgTAP's checks run outside it.
+CREATE SCHEMA tg86_evil;
+CREATE FUNCTION tg86_evil.texteq_evil(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR tg86_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = tg86_evil.texteq_evil);
+CREATE FUNCTION tg86_evil.byteaeq_evil(bytea, bytea) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR tg86_evil.= (LEFTARG = bytea, RIGHTARG = bytea, FUNCTION = tg86_evil.byteaeq_evil);
+CREATE FUNCTION tg86_evil.decode(text, text) RETURNS bytea LANGUAGE sql AS $$ SELECT '\x00'::bytea $$;
+GRANT USAGE ON SCHEMA tg86_evil TO PUBLIC;
+CREATE FUNCTION tg86.state_under_evil(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    saved text := pg_catalog.current_setting('search_path');
+    st text := 'ok';
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'tg86_evil, pg_catalog, public', true);
+    BEGIN
+        EXECUTE stmt;
+    EXCEPTION WHEN OTHERS THEN
+        st := SQLSTATE;
+    END;
+    PERFORM pg_catalog.set_config('search_path', saved, true);
+    RETURN st;
+END $$;
+GRANT EXECUTE ON FUNCTION tg86.state_under_evil(text) TO tg86_app;
+SELECT tg86.b64url(gen_random_bytes(32)) AS evil_secret, tg86.b64url(gen_random_bytes(32)) AS other_secret \gset
+SELECT tenantguard.import_signing_key('tg86-evil-1', 'HS256', :'evil_secret') \gset
+SELECT is(tg86.state_under_evil(format($$SELECT tenantguard.import_signing_key('tg86-evil-1', 'HS256', %L)$$, :'other_secret')),
+    '42710', 'hostile search_path: another secret for an existing kid is still refused');
+SELECT is(tg86.state_under_evil(format($$SELECT tenantguard.import_signing_key('tg86-evil-1', 'HS256', %L)$$, :'evil_secret')),
+    'ok', 'hostile search_path: re-importing the same secret is still the no-op');
+SELECT tg86.hs('{"alg":"HS256","kid":"tg86-evil-1"}',
+               format('{"tid":"%s","sub":"evil","exp":%s}', :'acme', tg86.now_s(120)), :'evil_secret') AS evil_tok \gset
+SELECT tg86.hs('{"alg":"HS256","kid":"tg86-evil-1"}',
+               format('{"tid":"%s","sub":"evil","exp":%s}', :'globex', tg86.now_s(120)), :'other_secret') AS evil_forged \gset
+SET ROLE tg86_app;
+SELECT is(tg86.state_under_evil(format($$SELECT set_config('tenantguard.context', %L, true)$$, :'evil_forged')),
+    '28000', 'hostile search_path: a token signed with another secret is refused');
+SELECT is(tg86.state_under_evil(format($$SELECT set_config('tenantguard.context', %L, true)$$, :'evil_tok')),
+    'ok', 'hostile search_path: the key''s own token enters');
+SELECT tenantguard.clear_context();
+RESET ROLE;
 
 -- every key change is audited
 SELECT is((SELECT array_agg(DISTINCT action ORDER BY action) FROM tenantguard_audit.events
