@@ -763,7 +763,12 @@ tg_login_complete(const pg_uuid_t *user, const char *tenant_text, int aal,
 	}
 	tg_spi_end(level);
 
-	if (found_tenant)
+	/*
+	 * The tenant only to its members: a no_membership answer naming the
+	 * tenant would tell anyone who can sign in which slugs exist and their
+	 * ids.
+	 */
+	if (found_tenant && member)
 	{
 		out->has_tenant = true;
 		out->tenant = tuuid;

@@ -9,8 +9,9 @@
  * failures that is neither locked nor in flight is dropped (it loses fewer
  * than login_max_failures failures); when every slot is locked or in
  * flight, the attempt is refused (fail closed). Keys are BLAKE2b-128 of
- * the email under a per-cluster random key drawn at startup, so an
- * attacker cannot pick emails that crowd a victim's bucket.
+ * the database's oid and the email under a per-cluster random key drawn at
+ * startup, so an attacker cannot pick emails that crowd a victim's bucket,
+ * and each database counts its own users.
  *
  * The table lives in shared memory only: a server restart (or a crash
  * restart) clears every count and lock (docs/identity.md says so); the
@@ -133,14 +134,24 @@ tg_throttle_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/*
+ * The key of (this database, email): the table is shared by the cluster's
+ * databases, whose users are distinct accounts. Without the database, a
+ * login in one database would reset (success) or lock the count of the
+ * same email in another, and unlock_user() there would lift its lock.
+ */
 void
 tg_throttle_key(const char *email, size_t len, uint8 key[TG_THROTTLE_KEY_LEN])
 {
 	static const uint8 zero_key[crypto_generichash_KEYBYTES] = {0};
 	const uint8 *hk = tg_throttle ? tg_throttle->hash_key : zero_key;
+	crypto_generichash_state st;
+	uint32		db = (uint32) MyDatabaseId;
 
-	crypto_generichash(key, TG_THROTTLE_KEY_LEN, (const uint8 *) email, len,
-					   hk, crypto_generichash_KEYBYTES);
+	crypto_generichash_init(&st, hk, crypto_generichash_KEYBYTES, TG_THROTTLE_KEY_LEN);
+	crypto_generichash_update(&st, (const uint8 *) &db, sizeof(db));
+	crypto_generichash_update(&st, (const uint8 *) email, len);
+	crypto_generichash_final(&st, key, TG_THROTTLE_KEY_LEN);
 }
 
 /* Forget what has expired in s (under the lock). */

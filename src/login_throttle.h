@@ -34,7 +34,10 @@ extern void tg_throttle_init(void);
 extern void tg_throttle_shmem_request(void);
 extern void tg_throttle_shmem_startup(void);
 
-/* The table's key of a normalised email (keyed BLAKE2b: buckets cannot be steered). */
+/*
+ * The table's key of a normalised email in the current database (keyed
+ * BLAKE2b: buckets cannot be steered; databases count apart).
+ */
 extern void tg_throttle_key(const char *email, size_t len, uint8 key[TG_THROTTLE_KEY_LEN]);
 
 /*

@@ -715,8 +715,23 @@ tg_id_token_verify(const char *token, size_t len, const char *nonce, size_t nonc
 	else if (c->has_nonce)
 		return tg_refuse(r, "The token carries a nonce: pass the nonce the sign-in request sent.", "nonce not checked");
 
-	/* each ID token signs in once: its hash is remembered until it expires */
-	crypto_hash_sha256(hash, (const uint8 *) token, len);
+	/*
+	 * Each ID token signs in once: the hash of what was signed (header and
+	 * claims, without the signature) is remembered until it expires. Not
+	 * the whole text: an ES256 signature (r, s) verifies as (r, n - s) too,
+	 * so the same token could be re-sent with another signature. The
+	 * base64url decoder refuses non-canonical text, so header and claims
+	 * have one spelling each. tg_jwt_decode found both dots.
+	 */
+	{
+		size_t		signed_len = len;
+
+		while (signed_len > 0 && token[signed_len - 1] != '.')
+			signed_len--;
+		if (signed_len > 0)
+			signed_len--;
+		crypto_hash_sha256(hash, (const uint8 *) token, signed_len);
+	}
 	memcpy(once, "idtoken:", 8);
 	hex_encode((const char *) hash, sizeof(hash), once + 8);
 	once[sizeof(once) - 1] = '\0';

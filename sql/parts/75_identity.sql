@@ -182,7 +182,10 @@ $$;
 COMMENT ON FUNCTION tenantguard.create_user(text, text, text) IS
     'Create a user (email lower-cased, optional password and display name); platform administrators only.';
 
--- Set (or replace) a user's password; every session of the user ends.
+-- Set (or replace) a user's password; every session of the user ends. The
+-- user themself needs a two-factor session once MFA is confirmed (the checks
+-- of _mfa_authorize below), as for the second factor: a one-factor session
+-- (an ID token's, or one older than the MFA) does not change credentials.
 CREATE FUNCTION tenantguard.set_password(user_id uuid, password text) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -191,8 +194,7 @@ DECLARE
     u tenantguard.users;
     h text;
 BEGIN
-    PERFORM tenantguard._identity_authorize(user_id, 'set_password', true);
-    u := tenantguard._user_row(user_id);
+    u := tenantguard._mfa_authorize(user_id, 'set_password');
     IF password IS NULL THEN
         RAISE EXCEPTION 'password must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
@@ -402,7 +404,8 @@ COMMENT ON FUNCTION tenantguard.remove_member(uuid) IS
 
 -- MFA. Callers: a platform administrator, or the user themself in their own
 -- session; once MFA is confirmed, the user themself needs a two-factor
--- session (current_aal() = 2) to re-enrol, disable it or make new recovery codes.
+-- session (current_aal() = 2) to re-enrol, disable it, make new recovery
+-- codes or set a new password (set_password above).
 CREATE FUNCTION tenantguard._mfa_authorize(user_id uuid, what text) RETURNS tenantguard.users
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
