@@ -86,8 +86,15 @@ tg_id_token_refused(const char *reason, const char *issuer, TgLoginResult *res)
 	}
 	{
 		TgAuditEvent ev;
+		TgActor		actor = *tg_actor_current();
 
-		tg_event_init(&ev, tg_actor_current(), "auth", "login");
+		/*
+		 * Like login()'s refusals, recorded without a tenant: the caller's
+		 * current tenant has nothing to do with the token, and its audit
+		 * readers must not learn about sign-in attempts from it.
+		 */
+		actor.has_tenant = false;
+		tg_event_init(&ev, &actor, "auth", "login");
 		ev.decision = "deny";
 		ev.reason = why;
 		ev.details_json = details ? details : "{\"method\": \"oidc\"}";

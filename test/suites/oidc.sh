@@ -226,6 +226,13 @@ else
     "$(as_super "SELECT action, decision, reason FROM tenantguard_audit.events ORDER BY id DESC LIMIT 5")"
 fi
 tg_wait_for "$DB" "SELECT count(*) > 0 FROM tenantguard_audit.events WHERE reason = 'id token: no user linked to this identity'" >/dev/null
+# a refusal while the caller is inside a tenant is not put in that tenant's audit trail
+as_super "BEGIN; SELECT tenantguard.set_tenant('$A');
+          SELECT status FROM tenantguard.login_with_id_token('$(mint idp-rs "$ISS" other-aud-in-a sub-alice - 300)', 'oidc-a');
+          COMMIT;" >/dev/null
+tg_wait_for "$DB" "SELECT count(*) >= 2 FROM tenantguard_audit.events WHERE reason = 'id token: wrong audience'" >/dev/null
+out=$(as_super "SELECT count(*) FROM tenantguard_audit.events WHERE reason LIKE 'id token: %' AND tenant_id IS NOT NULL")
+tg_check_eq "refused ID tokens are recorded without a tenant, even from inside one" "$out" "0"
 # each refusal above for its own reason (not, say, every one for a replay)
 want="algorithm mismatch,expired,key of another purpose,malformed token,missing nonce,no user linked to this identity,nonce not checked,not yet valid,replayed id token,unknown signing key,wrong audience,wrong issuer,wrong nonce"
 got=$(as_super "SELECT string_agg(DISTINCT substr(reason, 11), ',' ORDER BY substr(reason, 11))
