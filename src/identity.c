@@ -997,6 +997,60 @@ tg_login_rehash(const pg_uuid_t *user, const char *pw, size_t len, const char *o
 	PG_END_TRY();
 }
 
+/*
+ * After a server start (or crash restart) the shared failure table is
+ * empty: restore the locks this database's ledger says are still in force
+ * — a login.lockout event (its object is the email) within the last
+ * tenantguard.login_lockout and no unlock_user() of that user after it.
+ * Counts below the limit are not restored. Runs once per database (at its
+ * first login), as the extension owner.
+ */
+static void
+tg_login_restore_locks(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		lockout = (int64) tg_login_lockout_ms * 1000;
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	int			level;
+	uint64		i;
+
+	values[0] = TimestampTzGetDatum(now - lockout);
+	level = tg_spi_begin();
+	if (SPI_execute_with_args(
+			"WITH recent AS MATERIALIZED (SELECT e.object, e.action, e.occurred_at "
+			"  FROM tenantguard_audit.events e "
+			"  WHERE e.occurred_at OPERATOR(pg_catalog.>) $1 "
+			"    AND e.category OPERATOR(pg_catalog.=) 'auth' "
+			"    AND e.action OPERATOR(pg_catalog.=) ANY ('{login.lockout,user.unlock}'::pg_catalog.text[]) "
+			"    AND e.object IS NOT NULL), "
+			"locks AS (SELECT r.object AS email, pg_catalog.max(r.occurred_at) AS at FROM recent r "
+			"  WHERE r.action OPERATOR(pg_catalog.=) 'login.lockout' GROUP BY r.object) "
+			"SELECT l.email, l.at FROM locks l "
+			"WHERE NOT EXISTS (SELECT 1 FROM recent u JOIN tenantguard.users us "
+			"    ON u.object OPERATOR(pg_catalog.=) ('user:' OPERATOR(pg_catalog.||) us.id::pg_catalog.text) "
+			"  WHERE us.email OPERATOR(pg_catalog.=) l.email "
+			"    AND u.action OPERATOR(pg_catalog.=) 'user.unlock' "
+			"    AND u.occurred_at OPERATOR(pg_catalog.>) l.at)",
+			1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		char	   *email = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+		Datum		at = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+		uint8		key[TG_THROTTLE_KEY_LEN];
+
+		if (email == NULL || isnull)
+			continue;
+		tg_throttle_key(email, strlen(email), key);
+		tg_throttle_restore_lock(key, DatumGetTimestampTz(at) + lockout);
+	}
+	tg_spi_end(level);
+	tg_throttle_restore_done();
+}
+
 PG_FUNCTION_INFO_V1(tg_login);
 
 /* login(email, password, totp DEFAULT NULL, tenant DEFAULT NULL) RETURNS TABLE(...) */
@@ -1062,7 +1116,9 @@ tg_login(PG_FUNCTION_ARGS)
 				 errdetail("A login writes its session, and spends the second-factor code it accepts."),
 				 errhint("Call it in a read-write transaction on the primary.")));
 
-	/* 2. the throttle: reserved before the password is checked */
+	/* 2. the throttle: locks restored after a restart, then reserved before the password is checked */
+	if (tg_throttle_restore_needed())
+		tg_login_restore_locks();
 	tg_throttle_key(email, strlen(email), key);
 	actor = tg_identity_actor(NULL, NULL);
 	if (!tg_throttle_begin(key, &locked_until))

@@ -13,9 +13,11 @@
  * startup, so an attacker cannot pick emails that crowd a victim's bucket,
  * and each database counts its own users.
  *
- * The table lives in shared memory only: a server restart (or a crash
- * restart) clears every count and lock (docs/identity.md says so); the
- * lockout events stay in the ledger.
+ * The table lives in shared memory: a server restart (or a crash restart)
+ * clears it. Locks come back from the ledger's lockout events at each
+ * database's first login after the start (identity.c reads them and calls
+ * tg_throttle_restore_lock); counts below the limit do not
+ * (docs/identity.md says so).
  *
  * Layer 2: no calls into other tenantguard files.
  */
@@ -35,6 +37,7 @@
 #include "login_throttle.h"
 
 #define TG_THROTTLE_WAYS 8
+#define TG_THROTTLE_RESTORED_DBS 64
 
 typedef struct TgThrottleSlot
 {
@@ -50,6 +53,8 @@ typedef struct TgThrottleShared
 	LWLock	   *lock;
 	int			nbuckets;
 	uint8		hash_key[crypto_generichash_KEYBYTES];
+	int			nrestored;		/* databases whose locks were restored since startup */
+	Oid			restored[TG_THROTTLE_RESTORED_DBS];
 	/* followed by TgThrottleSlot[nbuckets * TG_THROTTLE_WAYS] */
 } TgThrottleShared;
 
@@ -213,16 +218,59 @@ tg_throttle_exit_cb(int code, Datum arg)
 	tg_throttle_abandon();
 }
 
+/*
+ * The slot of key (under the lock, exclusive): its live entry, else a free
+ * slot or the live entry with the fewest (and oldest) failures that is
+ * neither locked nor in flight, made key's with no failures; -1 when every
+ * slot of the bucket is locked or in flight.
+ */
+static int
+tg_slot_for(const uint8 key[TG_THROTTLE_KEY_LEN], TimestampTz now)
+{
+	int			first = tg_bucket_first(key);
+	int			free_slot = -1;
+	int			victim = -1;
+	int			found;
+	int			i;
+
+	for (i = first; i < first + TG_THROTTLE_WAYS; i++)
+	{
+		TgThrottleSlot *s = &tg_throttle_table[i];
+
+		tg_slot_age(s, now);
+		if (tg_slot_live(s) && memcmp(s->key, key, TG_THROTTLE_KEY_LEN) == 0)
+			return i;
+		if (!tg_slot_live(s))
+		{
+			if (free_slot < 0)
+				free_slot = i;
+		}
+		else if (s->locked_until == 0 && s->in_flight == 0 &&
+				 (victim < 0 || s->failures < tg_throttle_table[victim].failures ||
+				  (s->failures == tg_throttle_table[victim].failures &&
+				   s->last_failure < tg_throttle_table[victim].last_failure)))
+			victim = i;
+	}
+	found = free_slot >= 0 ? free_slot : victim;
+	if (found >= 0)
+	{
+		TgThrottleSlot *s = &tg_throttle_table[found];
+
+		memcpy(s->key, key, TG_THROTTLE_KEY_LEN);
+		s->failures = 0;
+		s->in_flight = 0;
+		s->last_failure = 0;
+		s->locked_until = 0;
+	}
+	return found;
+}
+
 bool
 tg_throttle_begin(const uint8 key[TG_THROTTLE_KEY_LEN], TimestampTz *locked_until)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	int			first;
-	int			found = -1;
-	int			free_slot = -1;
-	int			victim = -1;
+	int			found;
 	bool		ok = false;
-	int			i;
 
 	*locked_until = 0;
 	if (tg_throttle == NULL)
@@ -237,43 +285,8 @@ tg_throttle_begin(const uint8 key[TG_THROTTLE_KEY_LEN], TimestampTz *locked_unti
 	if (tg_reserved)
 		(void) tg_throttle_end(TG_THROTTLE_FAILURE);
 
-	first = tg_bucket_first(key);
 	LWLockAcquire(tg_throttle->lock, LW_EXCLUSIVE);
-	for (i = first; i < first + TG_THROTTLE_WAYS; i++)
-	{
-		TgThrottleSlot *s = &tg_throttle_table[i];
-
-		tg_slot_age(s, now);
-		if (tg_slot_live(s) && memcmp(s->key, key, TG_THROTTLE_KEY_LEN) == 0)
-		{
-			found = i;
-			break;
-		}
-		if (!tg_slot_live(s))
-		{
-			if (free_slot < 0)
-				free_slot = i;
-		}
-		else if (s->locked_until == 0 && s->in_flight == 0 &&
-				 (victim < 0 || s->failures < tg_throttle_table[victim].failures ||
-				  (s->failures == tg_throttle_table[victim].failures &&
-				   s->last_failure < tg_throttle_table[victim].last_failure)))
-			victim = i;
-	}
-	if (found < 0)
-	{
-		found = free_slot >= 0 ? free_slot : victim;
-		if (found >= 0)
-		{
-			TgThrottleSlot *s = &tg_throttle_table[found];
-
-			memcpy(s->key, key, TG_THROTTLE_KEY_LEN);
-			s->failures = 0;
-			s->in_flight = 0;
-			s->last_failure = 0;
-			s->locked_until = 0;
-		}
-	}
+	found = tg_slot_for(key, now);
 	if (found >= 0)
 	{
 		TgThrottleSlot *s = &tg_throttle_table[found];
@@ -357,6 +370,68 @@ tg_throttle_clear(const uint8 key[TG_THROTTLE_KEY_LEN])
 			s->failures = 0;
 			s->locked_until = 0;
 		}
+	}
+	LWLockRelease(tg_throttle->lock);
+}
+
+/* Restored in this backend (when the shared list of databases is full). */
+static bool tg_restored_here = false;
+
+bool
+tg_throttle_restore_needed(void)
+{
+	bool		needed = true;
+	int			i;
+
+	if (tg_throttle == NULL || tg_restored_here)
+		return false;
+	LWLockAcquire(tg_throttle->lock, LW_SHARED);
+	for (i = 0; i < tg_throttle->nrestored; i++)
+		if (tg_throttle->restored[i] == MyDatabaseId)
+			needed = false;
+	LWLockRelease(tg_throttle->lock);
+	return needed;
+}
+
+void
+tg_throttle_restore_done(void)
+{
+	int			i;
+	bool		listed = false;
+
+	if (tg_throttle == NULL)
+		return;
+	tg_restored_here = true;
+	LWLockAcquire(tg_throttle->lock, LW_EXCLUSIVE);
+	for (i = 0; i < tg_throttle->nrestored; i++)
+		if (tg_throttle->restored[i] == MyDatabaseId)
+			listed = true;
+	if (!listed && tg_throttle->nrestored < TG_THROTTLE_RESTORED_DBS)
+		tg_throttle->restored[tg_throttle->nrestored++] = MyDatabaseId;
+	LWLockRelease(tg_throttle->lock);
+}
+
+void
+tg_throttle_restore_lock(const uint8 key[TG_THROTTLE_KEY_LEN], TimestampTz locked_until)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			found;
+
+	if (tg_throttle == NULL || locked_until <= now)
+		return;
+	LWLockAcquire(tg_throttle->lock, LW_EXCLUSIVE);
+	found = tg_slot_for(key, now);
+	/* no slot: the bucket is all locks in force and attempts in flight, which fail closed anyway */
+	if (found >= 0)
+	{
+		TgThrottleSlot *s = &tg_throttle_table[found];
+
+		if (s->failures < tg_login_max_failures)
+			s->failures = tg_login_max_failures;
+		if (s->last_failure < now)
+			s->last_failure = now;
+		if (s->locked_until < locked_until)
+			s->locked_until = locked_until;
 	}
 	LWLockRelease(tg_throttle->lock);
 }

@@ -10,7 +10,8 @@
  * (tg_throttle_end): failures + attempts in flight never exceed
  * tenantguard.login_max_failures, so parallel backends cannot get more
  * guesses through than one backend. An attempt still in flight when its
- * backend errors out or exits counts as a failure.
+ * backend errors out or exits counts as a failure. Locks (not counts
+ * below the limit) are restored from the ledger after a restart.
  */
 #ifndef TG_LOGIN_THROTTLE_H
 #define TG_LOGIN_THROTTLE_H
@@ -52,6 +53,19 @@ extern bool tg_throttle_begin(const uint8 key[TG_THROTTLE_KEY_LEN], TimestampTz 
  * key (for the lockout event). Does nothing without a reservation.
  */
 extern bool tg_throttle_end(TgThrottleOutcome outcome);
+
+/*
+ * Locks outlive a restart through the ledger: the first login of a
+ * database after the server started (or restarted after a crash) restores
+ * the locks its lockout events say are still in force (identity.c reads
+ * them). tg_throttle_restore_needed() is true until
+ * tg_throttle_restore_done() marks this database restored;
+ * tg_throttle_restore_lock() locks key until locked_until (it never
+ * shortens a lock in force).
+ */
+extern bool tg_throttle_restore_needed(void);
+extern void tg_throttle_restore_done(void);
+extern void tg_throttle_restore_lock(const uint8 key[TG_THROTTLE_KEY_LEN], TimestampTz locked_until);
 
 /* Forget key's failures and lock (unlock_user). */
 extern void tg_throttle_clear(const uint8 key[TG_THROTTLE_KEY_LEN]);
