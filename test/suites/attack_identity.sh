@@ -108,7 +108,9 @@ elif sys.argv[2] == "mint":
     with open(pem, "rb") as f:
         k = serialization.load_pem_private_key(f.read(), None)
     now = int(time.time())
-    print(jwt.encode({"iss": sys.argv[3], "aud": sys.argv[4], "sub": sys.argv[5], "iat": now, "exp": now + 300},
+    # a random claim: two tokens minted in the same second must differ
+    print(jwt.encode({"iss": sys.argv[3], "aud": sys.argv[4], "sub": sys.argv[5], "iat": now, "exp": now + 300,
+                      "sid": os.urandom(8).hex()},
                      k, algorithm="ES256", headers={"kid": "attack-es"}))
 elif sys.argv[2] == "malleate":
     # the same header and claims, signature (r, s) -> (r, N - s): still valid
