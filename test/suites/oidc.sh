@@ -78,8 +78,10 @@ elif sys.argv[2] == "mint":
     # mint KID ISS AUD SUB NONCE|- EXP_OFFSET [NBF_OFFSET] [EXTRA_JSON]
     kid, iss, aud, sub, nonce, exp_off = sys.argv[3:9]
     now = int(time.time())
+    # sid: a random claim, so that two tokens minted in the same second differ
+    # (each ID token signs in once)
     claims = {"iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + int(exp_off),
-              "email": "alice@example.com", "name": "Alice"}
+              "email": "alice@example.com", "name": "Alice", "sid": os.urandom(8).hex()}
     if nonce != "-":
         claims["nonce"] = nonce
     if len(sys.argv) > 9 and sys.argv[9] != "-":
