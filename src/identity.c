@@ -336,50 +336,27 @@ tg_identity_throttle_clear(PG_FUNCTION_ARGS)
 static bytea *
 tg_mfa_seal(const pg_uuid_t *user, const uint8 *secret, size_t len)
 {
-	int32		version = tg_newest_data_version();
-	uint8		tk[TG_KEY_LEN];
-	bytea	   *result;
-	bool		ok;
-
-	result = (bytea *) palloc(VARHDRSZ + len + TG_ENV_OVERHEAD);
-	SET_VARSIZE(result, VARHDRSZ + len + TG_ENV_OVERHEAD);
-	tg_derive_tenant_key(tg_data_key(version), tg_mfa_key_tenant, tk);
-	ok = tg_env_seal(tk, (uint32) version, user->data, TG_ENV_FLAG_BYTES,
-					 secret, len, (uint8 *) VARDATA(result));
-	sodium_memzero(tk, sizeof(tk));
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not seal a TOTP secret")));
-	return result;
+	return tg_keyring_seal(tg_mfa_key_tenant, user->data, secret, len, "TOTP secret");
 }
 
 /* Open user's sealed secret into out (TG_OTP_KEY_MAX bytes); returns its length. */
 static size_t
 tg_mfa_open(const pg_uuid_t *user, const bytea *sealed, uint8 out[TG_OTP_KEY_MAX])
 {
-	const uint8 *buf = (const uint8 *) VARDATA_ANY(sealed);
-	size_t		len = VARSIZE_ANY_EXHDR(sealed);
-	tg_env_header h;
-	uint8		tk[TG_KEY_LEN];
-	uint8		pt[TG_OTP_KEY_MAX];
 	size_t		n = 0;
-	tg_env_result r;
+	uint8	   *pt = tg_keyring_open(tg_mfa_key_tenant, user->data, (const uint8 *) VARDATA_ANY(sealed),
+									 VARSIZE_ANY_EXHDR(sealed), &n, "TOTP secret");
 
-	if (!tg_env_parse(buf, len, &h) || memcmp(h.tenant, user->data, TG_UUID_LEN) != 0 ||
-		h.plaintext_len < TG_OTP_KEY_MIN || h.plaintext_len > TG_OTP_KEY_MAX)
+	if (n < TG_OTP_KEY_MIN || n > TG_OTP_KEY_MAX)
+	{
+		sodium_memzero(pt, n);
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("stored TOTP secret is malformed")));
-	tg_derive_tenant_key(tg_data_key((int32) h.key_version), tg_mfa_key_tenant, tk);
-	r = tg_env_open(tk, buf, len, pt, &n);
-	sodium_memzero(tk, sizeof(tk));
-	if (r != TG_ENV_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("stored TOTP secret does not authenticate")));
+	}
 	memcpy(out, pt, n);
-	sodium_memzero(pt, sizeof(pt));
+	sodium_memzero(pt, n);
+	pfree(pt);
 	return n;
 }
 

@@ -31,6 +31,7 @@
 #include "utils/inval.h"
 #include "utils/rel.h"
 
+#include "core/envelope.h"
 #include "core/keys.h"
 #include "catalog.h"
 #include "keyring.h"
@@ -514,4 +515,52 @@ tg_blind_index_key(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no index key is available")));
 	return tg_index_key;
+}
+
+bytea *
+tg_keyring_seal(const uint8_t key_tenant[16], const uint8_t bind[16],
+				const uint8_t *pt, size_t len, const char *what)
+{
+	int32		version = tg_newest_data_version();
+	uint8		tk[TG_KEY_LEN];
+	bytea	   *result;
+	bool		ok;
+
+	result = (bytea *) palloc(VARHDRSZ + len + TG_ENV_OVERHEAD);
+	SET_VARSIZE(result, VARHDRSZ + len + TG_ENV_OVERHEAD);
+	tg_derive_tenant_key(tg_data_key(version), key_tenant, tk);
+	ok = tg_env_seal(tk, (uint32) version, bind, TG_ENV_FLAG_BYTES, pt, len, (uint8 *) VARDATA(result));
+	sodium_memzero(tk, sizeof(tk));
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not seal a %s", what)));
+	return result;
+}
+
+uint8_t *
+tg_keyring_open(const uint8_t key_tenant[16], const uint8_t bind[16],
+				const uint8_t *sealed, size_t sealed_len, size_t *len, const char *what)
+{
+	tg_env_header h;
+	uint8		tk[TG_KEY_LEN];
+	uint8	   *pt;
+	tg_env_result r;
+
+	if (!tg_env_parse(sealed, sealed_len, &h) || memcmp(h.tenant, bind, 16) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored %s is malformed", what)));
+	tg_derive_tenant_key(tg_data_key((int32) h.key_version), key_tenant, tk);
+	pt = palloc(h.plaintext_len + 1);
+	r = tg_env_open(tk, sealed, sealed_len, pt, len);
+	sodium_memzero(tk, sizeof(tk));
+	if (r != TG_ENV_OK)
+	{
+		sodium_memzero(pt, h.plaintext_len + 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored %s does not authenticate", what)));
+	}
+	return pt;
 }

@@ -26,6 +26,20 @@ extern const uint8_t *tg_data_key(int32 version);
 extern int32 tg_newest_data_version(void);
 /* The blind-index key, creating it on first use. */
 extern const uint8_t *tg_blind_index_key(void);
+/*
+ * Seal and open tenantguard's own secrets (an HS256 signing secret, a
+ * user's TOTP secret): under the newest data key's key for key_tenant (a
+ * reserved pseudo-tenant, never a real one), with the envelope's tenant
+ * field — authenticated — set to bind, so that a sealed value moved to
+ * another owner's row does not open. tg_keyring_open returns the plaintext
+ * in palloc'ed memory (*len bytes; the caller wipes it) and raises XX001
+ * "stored <what> is malformed / does not authenticate".
+ */
+extern bytea *tg_keyring_seal(const uint8_t key_tenant[16], const uint8_t bind[16],
+							  const uint8_t *pt, size_t len, const char *what);
+extern uint8_t *tg_keyring_open(const uint8_t key_tenant[16], const uint8_t bind[16],
+								const uint8_t *sealed, size_t sealed_len, size_t *len,
+								const char *what);
 /* Create and store a key; if_missing: only when none of that purpose exists (returns 0 then). */
 extern int32 tg_create_key(tg_key_purpose purpose, bool if_missing);
 

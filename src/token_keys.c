@@ -280,46 +280,13 @@ tg_signing_key_active(const char *kid)
 static uint8 *
 tg_open_signing_secret(const uint8 *sealed, size_t sealed_len, size_t *len)
 {
-	tg_env_header h;
-	uint8		tk[TG_KEY_LEN];
-	uint8	   *pt;
-	tg_env_result r;
-
-	if (!tg_env_parse(sealed, sealed_len, &h) ||
-		memcmp(h.tenant, tg_signing_tenant, TG_UUID_LEN) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("stored signing key is malformed")));
-	tg_derive_tenant_key(tg_data_key((int32) h.key_version), tg_signing_tenant, tk);
-	pt = palloc(h.plaintext_len + 1);
-	r = tg_env_open(tk, sealed, sealed_len, pt, len);
-	sodium_memzero(tk, sizeof(tk));
-	if (r != TG_ENV_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("stored signing key does not authenticate")));
-	return pt;
+	return tg_keyring_open(tg_signing_tenant, tg_signing_tenant, sealed, sealed_len, len, "signing key");
 }
 
 bytea *
 tg_signing_secret_seal(const uint8 *secret, size_t len)
 {
-	int32		version = tg_newest_data_version();
-	uint8		tk[TG_KEY_LEN];
-	bytea	   *result;
-	bool		ok;
-
-	result = (bytea *) palloc(VARHDRSZ + len + TG_ENV_OVERHEAD);
-	SET_VARSIZE(result, VARHDRSZ + len + TG_ENV_OVERHEAD);
-	tg_derive_tenant_key(tg_data_key(version), tg_signing_tenant, tk);
-	ok = tg_env_seal(tk, (uint32) version, tg_signing_tenant, TG_ENV_FLAG_BYTES,
-					 secret, len, (uint8 *) VARDATA(result));
-	sodium_memzero(tk, sizeof(tk));
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not seal a signing key")));
-	return result;
+	return tg_keyring_seal(tg_signing_tenant, tg_signing_tenant, secret, len, "signing key");
 }
 
 uint8 *
