@@ -86,3 +86,27 @@ $(OBJS): $(wildcard src/*.h src/core/*.h)
 $(DATA_built): $(SQL_PARTS) sql/parts
 	awk 'FNR == 1 && NR > 1 { print "" } { print }' $(SQL_PARTS) > $@.tmp && mv $@.tmp $@
 
+
+# The agent host's command-line tool (tools/agent/, its own small Makefile):
+# make builds it, make install puts it into PostgreSQL's bindir.
+AGENT_TOOL = tools/agent/tenantguard-agent
+
+.PHONY: agent-tool install-agent-tool uninstall-agent-tool clean-agent-tool
+
+all: agent-tool
+install: install-agent-tool
+uninstall: uninstall-agent-tool
+clean: clean-agent-tool
+
+agent-tool:
+	$(MAKE) -C tools/agent
+
+install-agent-tool: agent-tool
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(AGENT_TOOL) '$(DESTDIR)$(bindir)/tenantguard-agent'
+
+uninstall-agent-tool:
+	rm -f '$(DESTDIR)$(bindir)/tenantguard-agent'
+
+clean-agent-tool:
+	$(MAKE) -C tools/agent clean

@@ -49,6 +49,50 @@ tg_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
 	return (long) bin_len;
 }
 
+size_t
+tg_b64_text_len(size_t n)
+{
+	return 4 * ((n + 2) / 3);
+}
+
+void
+tg_b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	sodium_bin2base64(out, tg_b64_text_len(n) + 1, in, n,
+					  sodium_base64_VARIANT_ORIGINAL);
+}
+
+long
+tg_b64_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
+{
+	size_t		bin_len = 0;
+	const char *end = NULL;
+	size_t		i,
+				data;
+
+	if (in == NULL || out == NULL || len % 4 != 0)
+		return -1;
+	/* at most two '=' and only at the end */
+	data = len;
+	while (data > 0 && len - data < 2 && in[data - 1] == '=')
+		data--;
+	/* only the standard alphabet before the padding (see tg_b64url_decode) */
+	for (i = 0; i < data; i++)
+	{
+		char		c = in[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return -1;
+	}
+	if (sodium_base642bin(out, outcap, in, len, NULL, &bin_len, &end,
+						  sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	if (end != in + len)
+		return -1;
+	return (long) bin_len;
+}
+
 int
 tg_hex_digit(char c)
 {

@@ -21,6 +21,7 @@ main(void)
 	test_scrypt();
 	test_otp();
 	test_token_format();
+	test_agent_msg();
 	printf("unit: %d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed == 0 ? 0 : 1;
 }

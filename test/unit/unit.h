@@ -39,5 +39,6 @@ void		test_authz_rules(void);
 void		test_scrypt(void);
 void		test_otp(void);
 void		test_token_format(void);
+void		test_agent_msg(void);
 
 #endif
