@@ -11,7 +11,7 @@
  *
  * The functions here are owner-only helpers, never granted:
  *   _enrollment_token_new()            -> (token, token_id, secret_hash)
- *   _enrollment_token_parse(token)     -> (token_id, secret_hash), 22023 when malformed
+ *   _enrollment_token_parse(token)     -> (token_id, secret_hash), 22023 when malformed (recorded)
  *   _enrollment_hash_equal(a, b)       constant-time bytea equality
  *   _agent_key_fingerprint(public_key) -> fingerprint, 22023 when not a valid key
  *   _enrollment_deny(action, object, reason, tenant)  a refusal through the queue
@@ -35,7 +35,7 @@
 #define TG_ENR_ID_LEN 12
 #define TG_ENR_SECRET_LEN 32
 
-static const tg_token_spec tg_token_enrollment = {"tgenr", TG_ENR_ID_LEN, TG_ENR_SECRET_LEN};
+static const tg_token_spec tg_enr_token_spec = {"tgenr", TG_ENR_ID_LEN, TG_ENR_SECRET_LEN};
 
 static bytea *
 tg_enr_bytea(const uint8 *p, size_t n)
@@ -51,7 +51,7 @@ tg_enr_bytea(const uint8 *p, size_t n)
 static text *
 tg_enr_id_text(const char *token)
 {
-	size_t		off = strlen(tg_token_enrollment.prefix) + 1;
+	size_t		off = strlen(tg_enr_token_spec.prefix) + 1;
 
 	return cstring_to_text_with_len(token + off, tg_base62_len(TG_ENR_ID_LEN));
 }
@@ -82,7 +82,7 @@ tg_enrollment_token_new(PG_FUNCTION_ARGS)
 
 	randombytes_buf(id, sizeof(id));
 	randombytes_buf(secret, sizeof(secret));
-	len = tg_token_make(&tg_token_enrollment, id, secret, buf, sizeof(buf));
+	len = tg_token_make(&tg_enr_token_spec, id, secret, buf, sizeof(buf));
 	crypto_hash_sha256(hash, secret, sizeof(secret));
 	sodium_memzero(secret, sizeof(secret));
 	if (len < 0)
@@ -112,16 +112,25 @@ tg_enrollment_token_parse(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("enrollment token must not be null")));
 	arg = PG_GETARG_TEXT_PP(0);
-	st = tg_token_parse(&tg_token_enrollment, VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), id, secret);
+	st = tg_token_parse(&tg_enr_token_spec, VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), id, secret);
 	if (st != TG_TOKEN_OK)
+	{
+		TgAuditEvent ev;
+
+		tg_event_init(&ev, tg_actor_current(), "enrollment", "enroll");
+		ev.decision = "deny";
+		ev.reason = st == TG_TOKEN_BAD_CHECKSUM ? "token checksum mismatch" :
+			st == TG_TOKEN_WRONG_PREFIX ? "not an enrollment token" : "malformed token";
+		(void) tg_audit_enqueue(&ev);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed enrollment token"),
 				 errdetail("An enrollment token is \"tgenr_\", 17 letters and digits, \"_\", 43 letters and digits, \"_\" and a 6-character checksum; this one was mistyped, altered or cut."),
 				 errhint("Pass the token that create_enrollment_token() returned, unchanged.")));
+	}
 	crypto_hash_sha256(hash, secret, sizeof(secret));
 	sodium_memzero(secret, sizeof(secret));
-	values[0] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(arg) + strlen(tg_token_enrollment.prefix) + 1,
+	values[0] = PointerGetDatum(cstring_to_text_with_len(VARDATA_ANY(arg) + strlen(tg_enr_token_spec.prefix) + 1,
 														 tg_base62_len(TG_ENR_ID_LEN)));
 	values[1] = PointerGetDatum(tg_enr_bytea(hash, sizeof(hash)));
 	PG_RETURN_DATUM(tg_enr_tuple(fcinfo, values, 2));

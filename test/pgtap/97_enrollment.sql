@@ -18,7 +18,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(69);
+SELECT plan(72);
 
 CREATE ROLE tg97_app LOGIN IN ROLE tenantguard_app;
 CREATE ROLE tg97_admin LOGIN IN ROLE tenantguard_admin;
@@ -187,6 +187,12 @@ SET search_path = tg97_evil, public, pg_catalog;
 SELECT tenantguard.enroll(:'t3', 'web-1', :'k1') AS a1 \gset
 RESET search_path;
 SELECT is(tenantguard.current_tenant(), NULL, 'enroll() enters no context');
+RESET ROLE;
+SELECT is(tg97.wait_events($$category = 'enrollment' AND action = 'enroll' AND decision = 'deny' AND reason = 'token checksum mismatch'$$),
+          1::bigint, 'a mistyped token is recorded (token checksum mismatch)');
+SELECT cmp_ok(tg97.wait_events($$category = 'enrollment' AND action = 'enroll' AND decision = 'deny' AND reason = 'malformed token'$$, 2),
+          '>=', 2::bigint, 'cut and short tokens are recorded (malformed token)');
+SET ROLE tg97_app;
 SELECT is(tg97.state(format($$SELECT tenantguard.enroll(%L, 'web-1', %L)$$, :'t3', :'k2')), '23505',
           'an agent name already used in the tenant: 23505');
 RESET ROLE;
@@ -208,6 +214,13 @@ SELECT tenantguard.clear_context();
 SELECT tenantguard.resume(:'s_vie');
 SELECT is((SELECT count(*) FROM tenantguard.agents), 3::bigint, 'A''s principals see its agents');
 SELECT tenantguard.clear_context();
+RESET ROLE;
+SET ROLE tg97_admin;
+SELECT tenantguard.set_tenant(:'ta');
+SELECT is((SELECT count(*) FROM tenantguard.agents), 3::bigint, 'tenantguard_admin sees a tenant''s agents after set_tenant()');
+SELECT tenantguard.clear_context();
+RESET ROLE;
+SET ROLE tg97_app;
 
 -- ---------------------------------------------------------------------------
 -- every bad token: the same 28000, the precise reason in the audit
