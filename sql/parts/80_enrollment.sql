@@ -40,7 +40,9 @@ REVOKE ALL ON tenantguard.enrollment_token_store FROM PUBLIC;
 
 -- Tokens without their hashes: the current tenant's for principals with
 -- agents.enroll or agents.manage; every tenant's for tenantguard_admin.
-CREATE VIEW tenantguard.enrollment_tokens AS
+-- A security barrier: a caller's own functions in its WHERE never see the
+-- rows filtered out.
+CREATE VIEW tenantguard.enrollment_tokens WITH (security_barrier = true) AS
     SELECT id, tenant_id, label, created_by, created_at, expires_at, max_uses, uses, revoked_at
       FROM tenantguard.enrollment_token_store t
      WHERE pg_catalog.pg_has_role(CURRENT_USER, 'tenantguard_admin', 'USAGE')

@@ -18,7 +18,7 @@
 \set ON_ERROR_STOP true
 
 BEGIN;
-SELECT plan(72);
+SELECT plan(73);
 
 CREATE ROLE tg97_app LOGIN IN ROLE tenantguard_app;
 CREATE ROLE tg97_admin LOGIN IN ROLE tenantguard_admin;
@@ -141,7 +141,13 @@ SELECT is((SELECT count(*) FROM tenantguard.enrollment_token_store
 
 -- the other tenant neither sees nor revokes A's tokens
 SET ROLE tg97_app;
+CREATE TABLE tg97_evil.seen (label text);
+CREATE FUNCTION tg97_evil.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001
+    AS $$ BEGIN INSERT INTO tg97_evil.seen VALUES ($1); RETURN true; END $$;
 SELECT tenantguard.resume(:'s_bad');
+SELECT count(*) FROM tenantguard.enrollment_tokens WHERE tg97_evil.leak(label) \gset leak_
+SELECT is((SELECT count(*) FROM tg97_evil.seen), 0::bigint,
+          'a cheap function of the caller in the WHERE sees no other tenant''s token (security barrier)');
 SELECT is((SELECT count(*) FROM tenantguard.enrollment_tokens), 0::bigint, 'another tenant''s admin sees none of A''s tokens');
 SELECT is(tg97.state(format($$SELECT tenantguard.revoke_enrollment_token(%L)$$, tg97.tid(:'t3'))), '42704',
           'nor can it revoke one (as if it did not exist)');
