@@ -144,9 +144,9 @@ tg_check_eq "restored: the tenants survive" \
   "$(as "$DST" postgres "SELECT string_agg(slug || '=' || id, ',' ORDER BY slug) FROM tenantguard.tenants")" "dump-a=$A,dump-b=$B"
 tg_check_eq "restored: the same wrapped keys, under the same master key" \
   "$(as "$DST" postgres "SELECT string_agg(purpose || version || ':' || master_key_id, ',' ORDER BY purpose, version) FROM tenantguard.key_versions")" "$KEYS_SRC"
-tg_check_eq "restored: the protected-table registry lists the table, the permission rules and the vault tables" \
+tg_check_eq "restored: the protected-table registry lists the table, the agents, the permission rules and the vault tables" \
   "$(as "$DST" postgres "SELECT string_agg(rel::text || ':' || tenant_column, ',' ORDER BY rel::text) FROM tenantguard.protected_tables")" \
-  "accounts:tenant_id,tenantguard.role_permissions:tenant_id,tenantguard.vault:tenant_id,tenantguard.vault_versions:tenant_id"
+  "accounts:tenant_id,tenantguard.agents:tenant_id,tenantguard.role_permissions:tenant_id,tenantguard.vault:tenant_id,tenantguard.vault_versions:tenant_id"
 RULES="SELECT string_agg(role || ':' || permission || ':' || resource || ':' || effect, ',' ORDER BY permission) FROM tenantguard.role_permissions"
 tg_check_eq "restored: the permission rules of a tenant survive" \
   "$(as "$DST" postgres "$RULES")" "developer:deploy.*:project/*:allow,developer:deploy.production:*:deny"
