@@ -7,7 +7,8 @@
  * and a 32-byte secret; only the SHA-256 of the secret is stored and it is
  * compared in constant time. Agents' public keys are standard base64 of a
  * 32-byte Ed25519 point; their fingerprint is "SHA256:" + unpadded standard
- * base64 of the key's SHA-256 (as OpenSSH prints it).
+ * base64 of the key's SHA-256 (as OpenSSH prints it) — both from
+ * core/agent_msg, which the tenantguard-agent tool shares.
  *
  * The functions here are owner-only helpers, never granted:
  *   _enrollment_token_new()            -> (token, token_id, secret_hash)
@@ -27,6 +28,8 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "core/agent_msg.h"
+#include "core/encoding.h"
 #include "core/token_format.h"
 #include "audit_queue.h"
 #include "context.h"
@@ -157,8 +160,9 @@ tg_enrollment_hash_equal(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(tg_agent_key_fingerprint);
 
 /*
- * The fingerprint of a public key: standard base64 (with padding, no
- * whitespace) of exactly 32 bytes that are a valid Ed25519 point; else 22023.
+ * The fingerprint of a public key (core/agent_msg): standard base64 (with
+ * padding, canonical) of exactly 32 bytes that are a valid Ed25519 point;
+ * else 22023, the detail saying which.
  */
 Datum
 tg_agent_key_fingerprint(PG_FUNCTION_ARGS)
@@ -166,12 +170,8 @@ tg_agent_key_fingerprint(PG_FUNCTION_ARGS)
 	text	   *arg;
 	const char *s;
 	size_t		len;
-	uint8		key[crypto_sign_PUBLICKEYBYTES + 1];
-	uint8		hash[crypto_hash_sha256_BYTES];
-	size_t		klen = 0;
-	const char *end = NULL;
-	char		b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
-	bool		ok;
+	uint8		key[TG_AGENT_PK_LEN];
+	char		fp[TG_AGENT_FP_TEXT_LEN + 1];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -180,25 +180,20 @@ tg_agent_key_fingerprint(PG_FUNCTION_ARGS)
 	arg = PG_GETARG_TEXT_PP(0);
 	s = VARDATA_ANY(arg);
 	len = VARSIZE_ANY_EXHDR(arg);
-	ok = len == sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES, sodium_base64_VARIANT_ORIGINAL) - 1 &&
-		sodium_base642bin(key, sizeof(key), s, len, NULL, &klen, &end,
-						  sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		end == s + len && klen == crypto_sign_PUBLICKEYBYTES;
-	if (!ok)
+	if (len != TG_AGENT_PK_TEXT_LEN || tg_b64_decode(s, len, key, sizeof(key)) != TG_AGENT_PK_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid public key"),
 				 errdetail("A public key is the standard base64 (44 characters) of a 32-byte Ed25519 key."),
 				 errhint("Print it with \"tenantguard-agent keygen\".")));
-	if (crypto_core_ed25519_is_valid_point(key) != 1)
+	if (!tg_agent_pk_parse(s, len, key))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid public key"),
 				 errdetail("The 32 bytes are not a valid Ed25519 public key."),
 				 errhint("Print it with \"tenantguard-agent keygen\".")));
-	crypto_hash_sha256(hash, key, crypto_sign_PUBLICKEYBYTES);
-	sodium_bin2base64(b64, sizeof(b64), hash, sizeof(hash), sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("SHA256:%s", b64)));
+	tg_agent_fingerprint(key, fp);
+	PG_RETURN_TEXT_P(cstring_to_text(fp));
 }
 
 PG_FUNCTION_INFO_V1(tg_enrollment_deny);
